@@ -1,0 +1,195 @@
+//! Command-line arguments (clap derive only). Raw input: [`super`] converts it once into typed
+//! options; nothing below the CLI sees these types.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::finding::Confidence;
+use crate::report::Format;
+
+const AFTER_HELP: &str = "\
+Exit codes:
+  0  no findings at or above --min-confidence
+  1  findings (secrets found)
+  2  error: bad arguments or rules, unreadable root, or I/O errors and no findings
+
+Secrets are redacted to their first 3 characters (the hint the Azure portal shows) unless
+--show-secrets is given. azleak never contacts the network.";
+
+/// Find Microsoft Entra ID (Azure AD) client secrets in code, configs, logs and git history.
+#[derive(Debug, Parser)]
+#[command(name = "azleak", version, about, after_help = AFTER_HELP, propagate_version = true)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Scan files, directories or standard input ('-') for secrets.
+    #[command(after_help = AFTER_HELP)]
+    Scan(ScanArgs),
+    /// List the rules or check rule files against their own examples.
+    #[command(subcommand)]
+    Rules(RulesCommand),
+}
+
+/// `azleak rules ...`
+#[derive(Debug, Subcommand)]
+pub enum RulesCommand {
+    /// List the built-in rules (and any given with --rules), with ids and confidence.
+    List {
+        /// Extra rule files or directories of *.toml files.
+        #[arg(long = "rules", value_name = "FILE|DIR")]
+        rules: Vec<PathBuf>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = ListFormat::Text)]
+        format: ListFormat,
+    },
+    /// Validate rule files: syntax, unique ids, regexes, and every example and negative example.
+    /// Exits 0 when all pass, 1 when an example fails, 2 when a file cannot be loaded.
+    Check {
+        /// Rule files or directories of *.toml files (default: the built-in rules).
+        #[arg(value_name = "FILE|DIR")]
+        paths: Vec<PathBuf>,
+    },
+}
+
+/// Formats of `rules list`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ListFormat {
+    /// One rule per line.
+    Text,
+    /// A JSON array.
+    Json,
+}
+
+/// When to use colours.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    /// When writing the text format to a terminal (and NO_COLOR is unset).
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
+}
+
+/// Options shared by every scanning command: rules, thresholds and output.
+#[derive(Debug, Args)]
+pub struct OutputArgs {
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Write the report to FILE instead of standard output.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Report (and fail on) findings of at least this confidence.
+    #[arg(long, value_enum, value_name = "LEVEL")]
+    pub min_confidence: Option<ConfidenceArg>,
+    /// Print secrets in full in every format (default: first 3 characters and '…').
+    #[arg(long)]
+    pub show_secrets: bool,
+    /// Colour the text format.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    pub color: ColorChoice,
+    /// Extra rule files or directories of *.toml rule files (repeatable).
+    #[arg(long = "rules", value_name = "FILE|DIR")]
+    pub rules: Vec<PathBuf>,
+    /// List every skipped path in the text report.
+    #[arg(short, long)]
+    pub verbose: bool,
+    /// Print nothing on standard error but fatal errors (no warnings, no progress).
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// SARIF runAutomationDetails.id, to upload several runs (e.g. "azleak/history/").
+    #[arg(long, value_name = "ID")]
+    pub sarif_category: Option<String>,
+}
+
+/// Confidence levels on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ConfidenceArg {
+    /// Only checksum-verified secrets.
+    High,
+    /// Checksum-verified, 7Q~ and legacy secrets in context (default).
+    Medium,
+    /// Everything, including made-up and loose look-alikes.
+    Low,
+}
+
+impl From<ConfidenceArg> for Confidence {
+    fn from(c: ConfidenceArg) -> Confidence {
+        match c {
+            ConfidenceArg::High => Confidence::High,
+            ConfidenceArg::Medium => Confidence::Medium,
+            ConfidenceArg::Low => Confidence::Low,
+        }
+    }
+}
+
+/// `azleak scan`
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// Files or directories to scan; '-' reads standard input.
+    #[arg(value_name = "PATH", default_value = ".")]
+    pub paths: Vec<PathBuf>,
+    /// Output, rules and thresholds.
+    #[command(flatten)]
+    pub output: OutputArgs,
+    /// Also scan files ignored by .gitignore, .ignore and git excludes.
+    #[arg(long)]
+    pub no_ignore: bool,
+    /// Skip hidden files and directories (by default dotfiles like .env are scanned).
+    #[arg(long)]
+    pub no_hidden: bool,
+    /// Follow symbolic links (loops are detected and reported as skipped).
+    #[arg(short = 'L', long)]
+    pub follow: bool,
+    /// Do not scan paths matching this gitignore-style glob (repeatable).
+    #[arg(long, value_name = "GLOB")]
+    pub exclude: Vec<String>,
+    /// Skip files larger than this (bytes, or with a K, M or G suffix).
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub max_file_size: Option<u64>,
+    /// Worker threads (default: one per core).
+    #[arg(short = 'j', long, value_name = "N")]
+    pub threads: Option<usize>,
+}
+
+/// Parses `100`, `64K`, `100M`, `1G` (binary multiples).
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let (digits, mult) = match t.char_indices().last() {
+        Some((i, 'k' | 'K')) => (&t[..i], 1u64 << 10),
+        Some((i, 'm' | 'M')) => (&t[..i], 1 << 20),
+        Some((i, 'g' | 'G')) => (&t[..i], 1 << 30),
+        _ => (t, 1),
+    };
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| format!("{text:?} is not a size like 500000, 64K, 100M or 1G"))?;
+    n.checked_mul(mult).ok_or_else(|| format!("{text:?} is too large"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_parse_with_suffixes() {
+        assert_eq!(parse_size("100"), Ok(100));
+        assert_eq!(parse_size("64K"), Ok(65536));
+        assert_eq!(parse_size("100M"), Ok(100 << 20));
+        assert!(parse_size("ten").is_err());
+    }
+
+    #[test]
+    fn cli_is_well_formed() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,231 @@
+//! The command-line front end: turns parsed [`args`] into typed options once, runs the command,
+//! and reports. Writes only to the writers it is given (the binary passes stdout and stderr),
+//! and returns an [`Outcome`] that maps to the exit code.
+
+pub mod args;
+
+use std::fs::File;
+use std::io::{self, BufWriter, IsTerminal, Read, Write};
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+
+use crate::detect::Detector;
+use crate::finding::{Confidence, Finding};
+use crate::report::{Report, ReportOptions, ScanKind};
+use crate::rules::RuleSet;
+use crate::scan::{ScanOutput, scan_paths, scan_stdin_bytes};
+use crate::source::fs::WalkOptions;
+use args::{Cli, ColorChoice, Command, ListFormat, OutputArgs, RulesCommand, ScanArgs};
+
+/// Default `--max-file-size`: 100 MiB.
+pub const DEFAULT_MAX_FILE_SIZE: u64 = 100 << 20;
+
+/// How a command ended, short of a fatal error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Outcome {
+    /// Findings reported.
+    pub findings: usize,
+    /// Per-path errors met along the way.
+    pub errors: usize,
+}
+
+impl Outcome {
+    /// 1 if anything was found, else 2 if anything failed, else 0.
+    pub fn exit_code(self) -> u8 {
+        if self.findings > 0 {
+            1
+        } else if self.errors > 0 {
+            2
+        } else {
+            0
+        }
+    }
+}
+
+/// Writers for the report and for diagnostics.
+pub struct Io<'a> {
+    /// Standard output.
+    pub stdout: &'a mut dyn Write,
+    /// Standard error.
+    pub stderr: &'a mut dyn Write,
+    /// Whether standard output is a terminal (for `--color auto`).
+    pub stdout_is_terminal: bool,
+}
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli, io: &mut Io<'_>) -> Result<Outcome> {
+    match cli.command {
+        Command::Scan(args) => scan(&args, io),
+        Command::Rules(RulesCommand::List { rules, format }) => rules_list(&rules, format, io),
+        Command::Rules(RulesCommand::Check { paths }) => rules_check(&paths, io),
+    }
+}
+
+/// Loads the built-in rules plus user rule files.
+pub fn load_rules(extra: &[PathBuf]) -> Result<RuleSet> {
+    let mut rules = RuleSet::builtin().context("built-in rules are invalid")?;
+    rules.add_paths(extra)?;
+    Ok(rules)
+}
+
+fn scan(args: &ScanArgs, io: &mut Io<'_>) -> Result<Outcome> {
+    let rules = load_rules(&args.output.rules)?;
+    let detector = Detector::new(rules);
+    let max_file_size = args.max_file_size.unwrap_or(DEFAULT_MAX_FILE_SIZE);
+    let stdin = args.paths.iter().any(|p| p.as_os_str() == "-");
+    let output = if stdin {
+        if args.paths.len() > 1 {
+            anyhow::bail!("'-' (standard input) cannot be combined with other paths");
+        }
+        let mut bytes = Vec::new();
+        io::stdin().lock().read_to_end(&mut bytes).context("cannot read standard input")?;
+        scan_stdin_bytes(&detector, "-", &bytes, max_file_size)
+    } else {
+        let options = WalkOptions {
+            roots: args.paths.clone(),
+            respect_ignore: !args.no_ignore,
+            hidden: !args.no_hidden,
+            follow: args.follow,
+            excludes: args.exclude.clone(),
+            max_file_size,
+            threads: args.threads.unwrap_or(0),
+        };
+        scan_paths(&detector, &options)?
+    };
+    finish(output, detector.rules(), &args.output, ScanKind::Files, io)
+}
+
+/// Applies the confidence threshold, writes the report and the per-path errors, and returns
+/// the outcome. Shared by every scanning command.
+pub fn finish(
+    mut output: ScanOutput,
+    rules: &RuleSet,
+    opts: &OutputArgs,
+    kind: ScanKind,
+    io: &mut Io<'_>,
+) -> Result<Outcome> {
+    let min_confidence: Confidence = opts.min_confidence.map_or(Confidence::Medium, Into::into);
+    let before = output.findings.len();
+    output.findings.retain(|f| f.confidence >= min_confidence);
+    output.summary.below_threshold = (before - output.findings.len()) as u64;
+    if !opts.quiet {
+        for e in &output.summary.errors {
+            writeln!(io.stderr, "azleak: {e}")?;
+        }
+    }
+    let color = match opts.color {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            opts.output.is_none() && io.stdout_is_terminal && std::env::var_os("NO_COLOR").is_none()
+        }
+    };
+    let options = ReportOptions {
+        show_secrets: opts.show_secrets,
+        color,
+        verbose: opts.verbose,
+        min_confidence,
+        sarif_category: opts.sarif_category.clone(),
+        kind,
+    };
+    write_report(&output.findings, &output, rules, &options, opts, io)?;
+    Ok(Outcome { findings: output.findings.len(), errors: output.summary.errors.len() })
+}
+
+fn write_report(
+    findings: &[Finding],
+    output: &ScanOutput,
+    rules: &RuleSet,
+    options: &ReportOptions,
+    opts: &OutputArgs,
+    io: &mut Io<'_>,
+) -> Result<()> {
+    let report = Report { findings, summary: &output.summary, rules, options };
+    let reporter = opts.format.reporter();
+    match &opts.output {
+        Some(path) => {
+            let file =
+                File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
+            let mut w = BufWriter::new(file);
+            reporter
+                .report(&mut w, &report)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            w.flush().with_context(|| format!("cannot write {}", path.display()))?;
+        }
+        None => {
+            let mut w = BufWriter::new(&mut *io.stdout);
+            reporter.report(&mut w, &report)?;
+            w.flush()?;
+        }
+    }
+    Ok(())
+}
+
+fn rules_list(extra: &[PathBuf], format: ListFormat, io: &mut Io<'_>) -> Result<Outcome> {
+    let rules = load_rules(extra)?;
+    match format {
+        ListFormat::Text => {
+            let width = rules.iter().map(|r| r.id().len()).max().unwrap_or(0);
+            for rule in rules.iter() {
+                let s = &rule.syntax;
+                let weak = s
+                    .weak_confidence
+                    .map(|c| format!(" (or {c} if it fails its checks)"))
+                    .unwrap_or_default();
+                writeln!(
+                    io.stdout,
+                    "{:width$}  {:6}  {}{weak}",
+                    rule.id(),
+                    s.confidence.as_str(),
+                    s.name
+                )?;
+            }
+        }
+        ListFormat::Json => {
+            let list: Vec<_> = rules
+                .iter()
+                .map(|r| {
+                    serde_json::json!({
+                        "id": r.id(),
+                        "name": r.syntax.name,
+                        "confidence": r.syntax.confidence,
+                        "weak_confidence": r.syntax.weak_confidence,
+                        "keywords": r.syntax.keywords,
+                        "description": r.syntax.description.trim(),
+                    })
+                })
+                .collect();
+            serde_json::to_writer_pretty(&mut *io.stdout, &list)?;
+            writeln!(io.stdout)?;
+        }
+    }
+    Ok(Outcome { findings: 0, errors: 0 })
+}
+
+fn rules_check(paths: &[PathBuf], io: &mut Io<'_>) -> Result<Outcome> {
+    let rules = if paths.is_empty() { RuleSet::builtin()? } else { RuleSet::from_paths(paths)? };
+    let problems = rules.check_examples();
+    for p in &problems {
+        writeln!(io.stdout, "{}: {}", p.rule_id, p.message)?;
+    }
+    let examples: usize =
+        rules.iter().map(|r| r.syntax.examples.len() + r.syntax.negative_examples.len()).sum();
+    writeln!(
+        io.stdout,
+        "{} rules, {examples} examples checked: {}",
+        rules.len(),
+        if problems.is_empty() {
+            "all pass".to_string()
+        } else {
+            format!("{} problems", problems.len())
+        }
+    )?;
+    // An example failure is reported like a finding: exit 1.
+    Ok(Outcome { findings: problems.len(), errors: 0 })
+}
+
+/// Whether standard output is a terminal.
+pub fn stdout_is_terminal() -> bool {
+    io::stdout().is_terminal()
+}

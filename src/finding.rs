@@ -1,0 +1,205 @@
+//! Findings: what the detector reports, with location, confidence, redacted secret and
+//! fingerprints. Owns redaction (a [`Secret`] prints redacted unless revealed on purpose) and the
+//! deterministic order of findings. Does not know about output formats.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// How sure a rule is that a match is a real, live secret.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Confidence {
+    /// Right shape but made up (failed checksum, placeholder-like) or a loose shape.
+    Low,
+    /// Right shape without a checksum, or a legacy secret in context.
+    Medium,
+    /// Shape and checksum both match: almost certainly issued by Entra ID.
+    High,
+}
+
+impl Confidence {
+    /// Lowercase name, as used on the command line and in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Confidence::Low => "low",
+            Confidence::Medium => "medium",
+            Confidence::High => "high",
+        }
+    }
+}
+
+impl fmt::Display for Confidence {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Result of a rule's checksum on a secret.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ChecksumStatus {
+    /// The checksum matches.
+    Valid,
+    /// The rule has a checksum and the secret fails it.
+    Invalid,
+    /// The rule has no checksum.
+    NotApplicable,
+}
+
+/// A secret value. `Display` and `Debug` show only its first 3 characters; the full text is
+/// available through [`Secret::reveal`] alone.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret value.
+    pub fn new(value: impl Into<String>) -> Secret {
+        Secret(value.into())
+    }
+
+    /// The full secret. Call only where the user asked for secrets to be shown.
+    pub fn reveal(&self) -> &str {
+        &self.0
+    }
+
+    /// The redacted form: the first 3 characters (for current secrets, the hint the Azure portal
+    /// shows) followed by `…`.
+    pub fn redacted(&self) -> String {
+        let hint: String = self.0.chars().take(3).collect();
+        format!("{hint}…")
+    }
+
+    /// The secret as shown in a report: in full only if `show` is set.
+    pub fn display(&self, show: bool) -> String {
+        if show { self.0.clone() } else { self.redacted() }
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.redacted())
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Secret({})", self.redacted())
+    }
+}
+
+/// Where a secret entered a git history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommitInfo {
+    /// Full commit id (hex).
+    pub commit: String,
+    /// Author name.
+    pub author_name: String,
+    /// Author e-mail.
+    pub author_email: String,
+    /// Author date, RFC 3339 with the author's offset.
+    pub date: String,
+    /// First line of the commit message.
+    pub summary: String,
+}
+
+/// Another place where the same secret appears (same rule, same secret, other path).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct OtherLocation {
+    /// Path of the other copy.
+    pub path: String,
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column of the first character.
+    pub column: usize,
+    /// 1-based column just past the last character.
+    pub end_column: usize,
+    /// Commit that introduced this copy, in history scans.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
+}
+
+/// One reported secret.
+#[derive(Debug, Clone)]
+pub struct Finding {
+    /// Id of the rule that found it.
+    pub rule_id: String,
+    /// How sure we are.
+    pub confidence: Confidence,
+    /// Path as given or found by the walk (`-` for standard input), `/`-separated.
+    pub path: String,
+    /// 1-based line of the secret's first character.
+    pub line: usize,
+    /// 1-based column (in characters) of the secret's first character.
+    pub column: usize,
+    /// 1-based column just past the secret's last character (so `end_column > column`).
+    pub end_column: usize,
+    /// The secret itself; redacted wherever it is displayed.
+    pub secret: Secret,
+    /// Shannon entropy of the secret, bits per byte.
+    pub entropy: f32,
+    /// Checksum result.
+    pub checksum: ChecksumStatus,
+    /// Stable, secret-free fingerprint of (rule, path, secret).
+    pub fingerprint: String,
+    /// Hash of the line with the secret masked, for SARIF `primaryLocationLineHash`.
+    pub line_hash: String,
+    /// The commit that introduced the secret at this path (history scans only).
+    pub commit: Option<CommitInfo>,
+    /// Other places the same secret appears (history scans).
+    pub other_locations: Vec<OtherLocation>,
+}
+
+impl Finding {
+    /// The deterministic order of reports: path, line, column, rule.
+    pub fn sort_key(&self) -> (&str, usize, usize, &str, &str) {
+        (&self.path, self.line, self.column, &self.rule_id, self.secret.reveal())
+    }
+}
+
+/// Sorts findings into report order and removes exact duplicates.
+pub fn sort_findings(findings: &mut Vec<Finding>) {
+    findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    findings.dedup_by(|a, b| a.sort_key() == b.sort_key());
+}
+
+/// Hex SHA-256 of the given parts, separated by NUL, truncated to 32 hex digits.
+pub(crate) fn hash_parts(parts: &[&[u8]]) -> String {
+    let mut hasher = Sha256::new();
+    for part in parts {
+        hasher.update(part);
+        hasher.update([0u8]);
+    }
+    let digest = hasher.finalize();
+    hex::encode(&digest[..16])
+}
+
+/// The fingerprint of a secret at a path for a rule. Independent of line and commit, so moved
+/// lines, rebases and squashes keep it; a one-way hash, so it does not reveal the secret.
+pub fn fingerprint(rule_id: &str, path: &str, secret: &str) -> String {
+    hash_parts(&[b"azleak-fingerprint-v1", rule_id.as_bytes(), path.as_bytes(), secret.as_bytes()])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_is_redacted_in_display_and_debug() {
+        let s = Secret::new("abc8Q~0123456789");
+        assert_eq!(s.to_string(), "abc…");
+        assert_eq!(format!("{s:?}"), "Secret(abc…)");
+        assert_eq!(s.display(true), "abc8Q~0123456789");
+    }
+
+    #[test]
+    fn fingerprint_ignores_nothing_but_line_and_hides_the_secret() {
+        let a = fingerprint("r", "p", "secret-value");
+        assert_eq!(a, fingerprint("r", "p", "secret-value"));
+        assert_ne!(a, fingerprint("r", "q", "secret-value"));
+        assert_ne!(a, fingerprint("r2", "p", "secret-value"));
+        assert!(!a.contains("secret"));
+        assert_eq!(a.len(), 32);
+    }
+}

@@ -1,0 +1,22 @@
+//! azleak finds Microsoft Entra ID (Azure AD) client secrets and other Azure credentials
+//! hardcoded in files, standard input and git history.
+//!
+//! Data flows one way: a source (`source`) yields byte buffers with their origin; the
+//! [`detect::Detector`] (keywords → regex in a window → checks) turns them into matches;
+//! [`scan`] places matches in files as [`finding::Finding`]s; filters (allowlists, baselines)
+//! drop known ones; findings are sorted and handed to a reporter (`report`). The binary in
+//! `main.rs` only parses arguments and calls [`cli::run`].
+
+#![warn(missing_docs, clippy::print_stdout, clippy::print_stderr)]
+
+pub mod cli;
+pub mod detect;
+pub mod finding;
+pub mod report;
+pub mod rules;
+pub mod scan;
+pub mod source;
+
+pub use detect::Detector;
+pub use finding::{Confidence, Finding, Secret};
+pub use rules::RuleSet;

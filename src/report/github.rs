@@ -1,0 +1,77 @@
+//! GitHub Actions workflow commands: one `::error`/`::warning`/`::notice` per finding, so
+//! findings annotate the pull request. Messages carry the redacted hint, never the secret.
+
+use std::io::{self, Write};
+
+use super::{Report, Reporter};
+use crate::finding::Confidence;
+
+/// Writes GitHub Actions workflow commands.
+pub struct GithubReporter;
+
+/// Escapes a property value of a workflow command.
+fn escape_property(s: &str) -> String {
+    escape_data(s).replace(':', "%3A").replace(',', "%2C")
+}
+
+/// Escapes the message of a workflow command.
+fn escape_data(s: &str) -> String {
+    s.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+}
+
+impl Reporter for GithubReporter {
+    fn report(&self, w: &mut dyn Write, report: &Report<'_>) -> io::Result<()> {
+        for f in report.findings {
+            let command = match f.confidence {
+                Confidence::High => "error",
+                Confidence::Medium => "error",
+                Confidence::Low => "warning",
+            };
+            let name =
+                report.rules.get(&f.rule_id).map_or(f.rule_id.as_str(), |r| r.syntax.name.as_str());
+            let mut message = format!(
+                "{name} ({} confidence, hint {}). Rotate it: Microsoft Entra ID > App registrations > Certificates & secrets; then keep it in Key Vault.",
+                f.confidence,
+                f.secret.redacted()
+            );
+            if let Some(c) = &f.commit {
+                message.push_str(&format!(
+                    " Introduced in {} by {}.",
+                    &c.commit[..c.commit.len().min(12)],
+                    c.author_name
+                ));
+            }
+            writeln!(
+                w,
+                "::{command} file={},line={},endLine={},col={},endColumn={},title={}::{}",
+                escape_property(&f.path),
+                f.line,
+                f.line,
+                f.column,
+                f.end_column,
+                escape_property(&format!("azleak {}", f.rule_id)),
+                escape_data(&message)
+            )?;
+        }
+        let s = report.summary;
+        writeln!(
+            w,
+            "::notice title=azleak::{} findings in {} files ({} skipped, {} errors)",
+            report.findings.len(),
+            s.files,
+            s.skipped.len(),
+            s.errors.len()
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_workflow_command_values() {
+        assert_eq!(escape_property("a:b,c%\n"), "a%3Ab%2Cc%25%0A");
+        assert_eq!(escape_data("50%\r\n"), "50%25%0D%0A");
+    }
+}

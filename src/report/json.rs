@@ -1,0 +1,88 @@
+//! The JSON format, schema version 1 (documented in README.md): `{version, tool, findings,
+//! summary}`, findings in report order. The `secret` field is redacted unless secrets are shown.
+
+use std::io::{self, Write};
+
+use serde::Serialize;
+
+use super::{Report, Reporter};
+use crate::finding::{ChecksumStatus, CommitInfo, Confidence, OtherLocation};
+use crate::scan::Summary;
+
+/// Version of the JSON document's schema; bumped on incompatible changes.
+pub const JSON_SCHEMA_VERSION: u32 = 1;
+
+/// Writes the JSON format.
+pub struct JsonReporter;
+
+#[derive(Serialize)]
+struct Document<'a> {
+    version: u32,
+    tool: Tool,
+    scan: &'static str,
+    min_confidence: Confidence,
+    findings: Vec<JsonFinding<'a>>,
+    summary: &'a Summary,
+}
+
+#[derive(Serialize)]
+struct Tool {
+    name: &'static str,
+    version: &'static str,
+}
+
+#[derive(Serialize)]
+struct JsonFinding<'a> {
+    rule_id: &'a str,
+    rule_name: &'a str,
+    confidence: Confidence,
+    path: &'a str,
+    line: usize,
+    column: usize,
+    end_column: usize,
+    secret: String,
+    redacted: bool,
+    entropy: f32,
+    checksum: ChecksumStatus,
+    fingerprint: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    commit: Option<&'a CommitInfo>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    other_locations: &'a [OtherLocation],
+}
+
+impl Reporter for JsonReporter {
+    fn report(&self, w: &mut dyn Write, report: &Report<'_>) -> io::Result<()> {
+        let show = report.options.show_secrets;
+        let findings = report
+            .findings
+            .iter()
+            .map(|f| JsonFinding {
+                rule_id: &f.rule_id,
+                rule_name: report.rules.get(&f.rule_id).map_or("", |r| r.syntax.name.as_str()),
+                confidence: f.confidence,
+                path: &f.path,
+                line: f.line,
+                column: f.column,
+                end_column: f.end_column,
+                secret: f.secret.display(show),
+                redacted: !show,
+                entropy: (f.entropy * 1000.0).round() / 1000.0,
+                checksum: f.checksum,
+                fingerprint: &f.fingerprint,
+                commit: f.commit.as_ref(),
+                other_locations: &f.other_locations,
+            })
+            .collect();
+        let doc = Document {
+            version: JSON_SCHEMA_VERSION,
+            tool: Tool { name: "azleak", version: env!("CARGO_PKG_VERSION") },
+            scan: report.options.kind.as_str(),
+            min_confidence: report.options.min_confidence,
+            findings,
+            summary: report.summary,
+        };
+        serde_json::to_writer_pretty(&mut *w, &doc)?;
+        writeln!(w)
+    }
+}

@@ -1,0 +1,127 @@
+//! Reporters: one per output format, behind the [`Reporter`] trait and chosen by [`Format`].
+//! Reporters receive sorted, filtered findings and the summary; they never see the detector.
+//! Secrets appear in full only when [`ReportOptions::show_secrets`] is set.
+
+mod github;
+mod json;
+mod sarif;
+mod text;
+
+use std::io::{self, Write};
+
+use clap::ValueEnum;
+
+use crate::finding::{Confidence, Finding};
+use crate::rules::RuleSet;
+use crate::scan::Summary;
+
+pub use json::JSON_SCHEMA_VERSION;
+pub use sarif::MAX_SARIF_RESULTS;
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Human-readable, `path:line:col` per finding, with remediation and a summary.
+    Text,
+    /// JSON document (schema version 1): findings and summary.
+    Json,
+    /// SARIF 2.1.0, accepted by GitHub code scanning.
+    Sarif,
+    /// GitHub Actions workflow commands (`::error file=...`), annotating pull requests.
+    Github,
+}
+
+impl Format {
+    /// The reporter for this format.
+    pub fn reporter(self) -> Box<dyn Reporter> {
+        match self {
+            Format::Text => Box::new(text::TextReporter),
+            Format::Json => Box::new(json::JsonReporter),
+            Format::Sarif => Box::new(sarif::SarifReporter),
+            Format::Github => Box::new(github::GithubReporter),
+        }
+    }
+}
+
+/// What kind of scan produced a report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScanKind {
+    /// Files, directories or standard input.
+    Files,
+    /// A git history or range.
+    History,
+    /// The staged changes in a git index.
+    Staged,
+}
+
+impl ScanKind {
+    /// Short name used in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ScanKind::Files => "files",
+            ScanKind::History => "history",
+            ScanKind::Staged => "staged",
+        }
+    }
+}
+
+/// Options that shape every report.
+#[derive(Debug, Clone)]
+pub struct ReportOptions {
+    /// Print secrets in full.
+    pub show_secrets: bool,
+    /// Use ANSI colours (text format).
+    pub color: bool,
+    /// List every skipped path (text format).
+    pub verbose: bool,
+    /// The reporting threshold.
+    pub min_confidence: Confidence,
+    /// SARIF `runAutomationDetails.id` (category for several uploads).
+    pub sarif_category: Option<String>,
+    /// What was scanned.
+    pub kind: ScanKind,
+}
+
+impl Default for ReportOptions {
+    fn default() -> Self {
+        ReportOptions {
+            show_secrets: false,
+            color: false,
+            verbose: false,
+            min_confidence: Confidence::Medium,
+            sarif_category: None,
+            kind: ScanKind::Files,
+        }
+    }
+}
+
+/// Everything a reporter needs.
+#[derive(Debug, Clone, Copy)]
+pub struct Report<'a> {
+    /// Findings to report, sorted.
+    pub findings: &'a [Finding],
+    /// What the scan went through.
+    pub summary: &'a Summary,
+    /// The rules that ran (for names, descriptions and remediation).
+    pub rules: &'a RuleSet,
+    /// Presentation options.
+    pub options: &'a ReportOptions,
+}
+
+/// One output format.
+pub trait Reporter {
+    /// Writes the whole report.
+    fn report(&self, w: &mut dyn Write, report: &Report<'_>) -> io::Result<()>;
+}
+
+/// Human-readable byte count.
+pub(crate) fn human_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 4] = ["B", "KiB", "MiB", "GiB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 { format!("{bytes} B") } else { format!("{value:.1} {}", UNITS[unit]) }
+}

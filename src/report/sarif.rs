@@ -1,0 +1,313 @@
+//! SARIF 2.1.0 built with `serde_sarif`, shaped for GitHub code scanning: unique rule ids with
+//! descriptions, help (the remediation) and `security-severity`; results with a secret-free
+//! message, a relative `artifactLocation.uri` under `%SRCROOT%`, a full region and
+//! `partialFingerprints`; history details in `properties` and `relatedLocations`.
+
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+
+use serde_json::{Value, json};
+use serde_sarif::sarif::{
+    ArtifactLocation, Invocation, Location, Message, MultiformatMessageString, Notification,
+    PhysicalLocation, PropertyBag, Region, ReportingConfiguration, ReportingDescriptor,
+    Result as SarifResult, ResultLevel, Run, RunAutomationDetails, Sarif, Tool, ToolComponent,
+};
+
+use super::{Report, Reporter};
+use crate::finding::{Confidence, Finding};
+use crate::rules::Rule;
+
+/// GitHub code scanning accepts at most this many results per run.
+pub const MAX_SARIF_RESULTS: usize = 25_000;
+
+const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
+
+/// Writes SARIF.
+pub struct SarifReporter;
+
+impl Reporter for SarifReporter {
+    fn report(&self, w: &mut dyn Write, report: &Report<'_>) -> io::Result<()> {
+        let sarif = build(report);
+        serde_json::to_writer_pretty(&mut *w, &sarif)?;
+        writeln!(w)
+    }
+}
+
+fn bag(values: impl IntoIterator<Item = (&'static str, Value)>) -> PropertyBag {
+    PropertyBag::builder()
+        .additional_properties(
+            values.into_iter().map(|(k, v)| (k.to_string(), v)).collect::<BTreeMap<_, _>>(),
+        )
+        .build()
+}
+
+fn level(confidence: Confidence) -> ResultLevel {
+    match confidence {
+        Confidence::High => ResultLevel::Error,
+        Confidence::Medium => ResultLevel::Warning,
+        Confidence::Low => ResultLevel::Note,
+    }
+}
+
+fn precision(confidence: Confidence) -> &'static str {
+    match confidence {
+        Confidence::High => "very-high",
+        Confidence::Medium => "high",
+        Confidence::Low => "low",
+    }
+}
+
+fn descriptor(rule: &Rule) -> ReportingDescriptor {
+    let s = &rule.syntax;
+    let help_text = format!("{}\n\nReferences:\n{}", s.remediation.trim(), s.references.join("\n"));
+    let help_md = format!(
+        "**{}**\n\n{}\n\n{}",
+        s.name,
+        s.remediation.trim(),
+        s.references.iter().map(|r| format!("- <{r}>")).collect::<Vec<_>>().join("\n")
+    );
+    let mut descriptor = ReportingDescriptor::builder()
+        .id(rule.id())
+        .name(camel_name(rule.id()))
+        .short_description(MultiformatMessageString::builder().text(s.name.clone()).build())
+        .full_description(
+            MultiformatMessageString::builder().text(s.description.trim().to_string()).build(),
+        )
+        .help(MultiformatMessageString::builder().text(help_text).markdown(help_md).build())
+        .default_configuration(
+            ReportingConfiguration::builder()
+                .level(json!(sarif_level_name(level(s.confidence))))
+                .build(),
+        )
+        .properties(
+            PropertyBag::builder()
+                .tags(vec!["security".to_string(), "secret".to_string(), "azure".to_string()])
+                .additional_properties(BTreeMap::from([
+                    ("security-severity".to_string(), json!(format!("{:.1}", s.security_severity))),
+                    ("precision".to_string(), json!(precision(s.confidence))),
+                    ("confidence".to_string(), json!(s.confidence.as_str())),
+                ]))
+                .build(),
+        )
+        .build();
+    descriptor.help_uri = s.references.first().cloned();
+    descriptor
+}
+
+fn sarif_level_name(level: ResultLevel) -> &'static str {
+    match level {
+        ResultLevel::Error => "error",
+        ResultLevel::Warning => "warning",
+        ResultLevel::Note => "note",
+        ResultLevel::None => "none",
+    }
+}
+
+/// `azure.entra.client-secret` → `AzureEntraClientSecret` (SARIF `name` is an identifier).
+fn camel_name(id: &str) -> String {
+    id.split(['.', '-'])
+        .map(|p| {
+            let mut c = p.chars();
+            c.next().map(|f| f.to_ascii_uppercase().to_string() + c.as_str()).unwrap_or_default()
+        })
+        .collect()
+}
+
+/// A relative, `/`-separated URI for a path, percent-encoding what URIs cannot hold.
+pub(crate) fn relative_uri(path: &str) -> (String, bool) {
+    let mut p = path.to_string();
+    let mut relative = true;
+    if std::path::Path::new(path).is_absolute() {
+        if let Ok(cwd) = std::env::current_dir() {
+            let cwd = crate::source::display_path(&cwd);
+            if let Some(rest) = p.strip_prefix(&format!("{cwd}/")) {
+                p = rest.to_string();
+            } else {
+                relative = false;
+            }
+        }
+    }
+    let mut out = String::with_capacity(p.len());
+    for b in p.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~/!$&'()*+,;=:@".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    if relative { (out, true) } else { (format!("file://{out}"), false) }
+}
+
+fn location(
+    path: &str,
+    line: usize,
+    column: usize,
+    end_column: usize,
+    message: Option<String>,
+) -> Location {
+    let (uri, relative) = relative_uri(path);
+    let artifact = if relative {
+        ArtifactLocation::builder().uri(uri).uri_base_id("%SRCROOT%").build()
+    } else {
+        ArtifactLocation::builder().uri(uri).build()
+    };
+    let region = Region::builder()
+        .start_line(line as i64)
+        .start_column(column as i64)
+        .end_line(line as i64)
+        .end_column(end_column.max(column + 1) as i64)
+        .build();
+    let physical = PhysicalLocation::builder().artifact_location(artifact).region(region).build();
+    match message {
+        Some(m) => Location::builder()
+            .physical_location(physical)
+            .message(Message::builder().text(m).build())
+            .build(),
+        None => Location::builder().physical_location(physical).build(),
+    }
+}
+
+fn result(f: &Finding, rule_index: Option<usize>, rule: Option<&Rule>, show: bool) -> SarifResult {
+    let name = rule.map_or(f.rule_id.as_str(), |r| r.syntax.name.as_str());
+    let mut text = format!(
+        "{name} ({} confidence) with hint {}: rotate it in Microsoft Entra ID > App registrations > Certificates & secrets.",
+        f.confidence,
+        f.secret.redacted()
+    );
+    if !f.other_locations.is_empty() {
+        text.push_str(&format!(
+            " The same secret appears in {} places.",
+            f.other_locations.len() + 1
+        ));
+    }
+    let mut props: Vec<(&'static str, Value)> = vec![
+        ("confidence", json!(f.confidence.as_str())),
+        ("entropy", json!((f.entropy * 1000.0).round() / 1000.0)),
+        ("checksum", json!(f.checksum)),
+        ("fingerprint", json!(f.fingerprint)),
+        ("hint", json!(f.secret.redacted())),
+    ];
+    if show {
+        props.push(("secret", json!(f.secret.reveal())));
+    }
+    if let Some(c) = &f.commit {
+        props.push(("commit", json!(c.commit)));
+        props.push(("author", json!(c.author_name)));
+        props.push(("authorEmail", json!(c.author_email)));
+        props.push(("date", json!(c.date)));
+        props.push(("commitSummary", json!(c.summary)));
+    }
+    if !f.other_locations.is_empty() {
+        props.push(("otherLocations", json!(f.other_locations)));
+    }
+    let mut result = SarifResult::builder()
+        .rule_id(f.rule_id.clone())
+        .level(level(f.confidence))
+        .message(Message::builder().text(text).build())
+        .locations(vec![location(&f.path, f.line, f.column, f.end_column, None)])
+        .partial_fingerprints(BTreeMap::from([
+            ("primaryLocationLineHash".to_string(), format!("{}:1", f.line_hash)),
+            ("azleak/v1".to_string(), f.fingerprint.clone()),
+        ]))
+        .properties(bag(props))
+        .build();
+    result.rule_index = rule_index.map(|i| i as i64);
+    if !f.other_locations.is_empty() {
+        let related = f
+            .other_locations
+            .iter()
+            .enumerate()
+            .map(|(i, o)| {
+                let mut loc =
+                    location(&o.path, o.line, o.column, o.end_column, Some("same secret".into()));
+                loc.id = Some(i as i64);
+                loc
+            })
+            .collect::<Vec<_>>();
+        result.related_locations = Some(related);
+    }
+    result
+}
+
+fn build(report: &Report<'_>) -> Sarif {
+    let rules: Vec<&Rule> = report.rules.iter().collect();
+    let descriptors: Vec<ReportingDescriptor> = rules.iter().map(|r| descriptor(r)).collect();
+    let show = report.options.show_secrets;
+    let results: Vec<SarifResult> = report
+        .findings
+        .iter()
+        .take(MAX_SARIF_RESULTS)
+        .map(|f| {
+            let index = rules.iter().position(|r| r.id() == f.rule_id);
+            result(f, index, index.map(|i| rules[i]), show)
+        })
+        .collect();
+    let mut notifications: Vec<Notification> = Vec::new();
+    if report.findings.len() > MAX_SARIF_RESULTS {
+        notifications.push(
+            Notification::builder()
+                .level(json!("warning"))
+                .message(
+                    Message::builder()
+                        .text(format!(
+                            "{} findings; only the first {MAX_SARIF_RESULTS} are in this SARIF run (GitHub's limit). Use --format json for all of them.",
+                            report.findings.len()
+                        ))
+                        .build(),
+                )
+                .build(),
+        );
+    }
+    for e in &report.summary.errors {
+        notifications.push(
+            Notification::builder()
+                .level(json!("error"))
+                .message(
+                    Message::builder()
+                        .text(format!("cannot read {}: {}", e.path, e.message))
+                        .build(),
+                )
+                .build(),
+        );
+    }
+    let mut invocation = Invocation::builder()
+        .execution_successful(report.summary.errors.is_empty())
+        .properties(bag([
+            ("filesScanned", json!(report.summary.files)),
+            ("bytesScanned", json!(report.summary.bytes)),
+            ("skipped", json!(report.summary.skipped)),
+            ("scanKind", json!(report.options.kind.as_str())),
+        ]))
+        .build();
+    if !notifications.is_empty() {
+        invocation.tool_execution_notifications = Some(notifications);
+    }
+    let driver = ToolComponent::builder()
+        .name("azleak")
+        .semantic_version(env!("CARGO_PKG_VERSION"))
+        .version(env!("CARGO_PKG_VERSION"))
+        .information_uri("https://github.com/azleak/azleak")
+        .rules(descriptors)
+        .build();
+    let mut run = Run::builder()
+        .tool(Tool::builder().driver(driver).build())
+        .results(results)
+        .invocations(vec![invocation])
+        .column_kind(json!("unicodeCodePoints"))
+        .build();
+    if let Some(category) = &report.options.sarif_category {
+        run.automation_details = Some(RunAutomationDetails::builder().id(category.clone()).build());
+    }
+    Sarif::builder().schema(SCHEMA).version(json!("2.1.0")).runs(vec![run]).build()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uris_are_relative_and_encoded() {
+        assert_eq!(relative_uri("src/a b.env"), ("src/a%20b.env".to_string(), true));
+        assert_eq!(camel_name("azure.entra.client-secret"), "AzureEntraClientSecret");
+    }
+}

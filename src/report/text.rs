@@ -1,0 +1,199 @@
+//! The human format: one `path:line:col` line per finding (ripgrep style), the commit for
+//! history findings, the remediation of each rule that fired, then a one-line summary.
+
+use std::io::{self, Write};
+
+use super::{Report, Reporter, human_bytes};
+use crate::finding::{Confidence, Finding};
+
+/// Writes the text format.
+pub struct TextReporter;
+
+struct Paint {
+    on: bool,
+}
+
+impl Paint {
+    fn wrap(&self, code: &str, text: &str) -> String {
+        if self.on { format!("\x1b[{code}m{text}\x1b[0m") } else { text.to_string() }
+    }
+    fn path(&self, t: &str) -> String {
+        self.wrap("35", t)
+    }
+    fn number(&self, t: &str) -> String {
+        self.wrap("32", t)
+    }
+    fn rule(&self, t: &str) -> String {
+        self.wrap("1", t)
+    }
+    fn confidence(&self, c: Confidence) -> String {
+        let code = match c {
+            Confidence::High => "1;31",
+            Confidence::Medium => "33",
+            Confidence::Low => "2",
+        };
+        self.wrap(code, c.as_str())
+    }
+    fn dim(&self, t: &str) -> String {
+        self.wrap("2", t)
+    }
+}
+
+impl Reporter for TextReporter {
+    fn report(&self, w: &mut dyn Write, report: &Report<'_>) -> io::Result<()> {
+        let paint = Paint { on: report.options.color };
+        for f in report.findings {
+            write_finding(w, &paint, f, report.options.show_secrets)?;
+        }
+        write_remediation(w, &paint, report)?;
+        write_summary(w, &paint, report)
+    }
+}
+
+fn write_finding(w: &mut dyn Write, paint: &Paint, f: &Finding, show: bool) -> io::Result<()> {
+    writeln!(
+        w,
+        "{}:{}:{}: {} ({}) secret {}{}",
+        paint.path(&f.path),
+        paint.number(&f.line.to_string()),
+        paint.number(&f.column.to_string()),
+        paint.rule(&f.rule_id),
+        paint.confidence(f.confidence),
+        f.secret.display(show),
+        match f.checksum {
+            crate::finding::ChecksumStatus::Valid => ", checksum valid",
+            crate::finding::ChecksumStatus::Invalid => ", checksum invalid (probably made up)",
+            crate::finding::ChecksumStatus::NotApplicable => "",
+        }
+    )?;
+    if let Some(c) = &f.commit {
+        let short = &c.commit[..c.commit.len().min(12)];
+        writeln!(
+            w,
+            "    {} {} by {} <{}> on {}: {}",
+            paint.dim("introduced in"),
+            short,
+            c.author_name,
+            c.author_email,
+            c.date,
+            c.summary
+        )?;
+    }
+    if !f.other_locations.is_empty() {
+        let places = f.other_locations.len() + 1;
+        writeln!(w, "    {} (appears in {places} places):", paint.dim("same secret also at"))?;
+        for o in &f.other_locations {
+            let commit =
+                o.commit.as_deref().map(|c| format!(" (commit {})", &c[..c.len().min(12)]));
+            writeln!(w, "      {}:{}:{}{}", o.path, o.line, o.column, commit.unwrap_or_default())?;
+        }
+    }
+    Ok(())
+}
+
+fn write_remediation(w: &mut dyn Write, paint: &Paint, report: &Report<'_>) -> io::Result<()> {
+    let mut seen: Vec<&str> = Vec::new();
+    for f in report.findings {
+        if seen.contains(&f.rule_id.as_str()) {
+            continue;
+        }
+        seen.push(&f.rule_id);
+        let Some(rule) = report.rules.get(&f.rule_id) else { continue };
+        writeln!(w)?;
+        writeln!(
+            w,
+            "{} {}",
+            paint.rule(&format!("How to fix {}", rule.id())),
+            paint.dim(&format!("({})", rule.syntax.name))
+        )?;
+        for line in textwrap(&rule.syntax.remediation, 96) {
+            writeln!(w, "  {line}")?;
+        }
+    }
+    Ok(())
+}
+
+fn write_summary(w: &mut dyn Write, paint: &Paint, report: &Report<'_>) -> io::Result<()> {
+    let s = report.summary;
+    if report.options.verbose {
+        for skipped in &s.skipped {
+            writeln!(w, "{} {} ({})", paint.dim("skipped"), skipped.path, skipped.reason)?;
+        }
+    }
+    let skipped = s
+        .skipped_by_reason()
+        .iter()
+        .map(|(reason, n)| format!("{n} {reason}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut parts = vec![
+        format!(
+            "{} {} scanned ({})",
+            s.files,
+            plural(s.files, report.options.kind),
+            human_bytes(s.bytes)
+        ),
+        if skipped.is_empty() {
+            "0 skipped".to_string()
+        } else {
+            format!("{} skipped ({skipped})", s.skipped.len())
+        },
+        format!(
+            "{} {}",
+            report.findings.len(),
+            if report.findings.len() == 1 { "finding" } else { "findings" }
+        ),
+    ];
+    if s.below_threshold > 0 {
+        parts.push(format!(
+            "{} below --min-confidence {}",
+            s.below_threshold, report.options.min_confidence
+        ));
+    }
+    for (count, what) in [
+        (s.allowed_inline, "allowed inline"),
+        (s.allowlisted, "allowlisted"),
+        (s.in_baseline, "in baseline"),
+        (s.stale_baseline, "stale baseline entries"),
+    ] {
+        if count > 0 {
+            parts.push(format!("{count} {what}"));
+        }
+    }
+    parts.push(format!(
+        "{} {}",
+        s.errors.len(),
+        if s.errors.len() == 1 { "error" } else { "errors" }
+    ));
+    parts.push(format!("{:.2}s", s.elapsed.as_secs_f64()));
+    writeln!(w)?;
+    writeln!(w, "azleak: {}", parts.join(", "))
+}
+
+fn plural(n: u64, kind: super::ScanKind) -> &'static str {
+    match (kind, n == 1) {
+        (super::ScanKind::Files, true) => "file",
+        (super::ScanKind::Files, false) => "files",
+        (_, true) => "blob",
+        (_, false) => "blobs",
+    }
+}
+
+/// Wraps text at word boundaries.
+fn textwrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    for word in text.split_whitespace() {
+        if !line.is_empty() && line.len() + 1 + word.len() > width {
+            lines.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    if !line.is_empty() {
+        lines.push(line);
+    }
+    lines
+}

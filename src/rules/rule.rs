@@ -1,0 +1,177 @@
+//! One detection rule: its syntax as written in a TOML file, and its compiled form.
+//!
+//! [`RuleSyntax`] mirrors the file exactly (unknown fields are rejected); [`Rule::compile`] turns
+//! it into a [`Rule`] with a compiled regex and validated filters, once, at load time.
+
+use regex_automata::meta::Regex;
+use serde::{Deserialize, Serialize};
+
+use crate::finding::Confidence;
+
+/// A rule as written in a rule file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleSyntax {
+    /// Stable dotted identifier, e.g. `azure.entra.client-secret`.
+    pub id: String,
+    /// Short human name.
+    pub name: String,
+    /// What the rule finds and why it matters.
+    pub description: String,
+    /// Literals (matched case-insensitively) that must occur near a match; the prefilter.
+    pub keywords: Vec<String>,
+    /// Regex with exactly one capture group, the secret (or a group named `secret`).
+    pub pattern: String,
+    /// Minimum Shannon entropy (bits per byte) of the secret.
+    #[serde(default)]
+    pub min_entropy: f32,
+    /// Minimum number of character classes (lower, upper, digit, other) in the secret.
+    #[serde(default)]
+    pub min_char_classes: u8,
+    /// Reject secrets that look like placeholders, references, GUIDs, paths or URLs.
+    #[serde(default)]
+    pub reject_placeholders: bool,
+    /// Secrets matching any of these regexes are not reported by this rule.
+    #[serde(default)]
+    pub exclude_secrets: Vec<String>,
+    /// A checksum the secret must pass, e.g. `entra-client-secret`.
+    #[serde(default)]
+    pub checksum: Option<ChecksumKind>,
+    /// Confidence of a match (with a passing checksum, when the rule has one).
+    pub confidence: Confidence,
+    /// Confidence given when the checksum, entropy, character-class or placeholder checks fail.
+    /// Without it such matches are dropped; with it they are kept at this (lower) confidence,
+    /// which is how made-up examples of a real shape are reported.
+    #[serde(default)]
+    pub weak_confidence: Option<Confidence>,
+    /// Bytes searched before and after each keyword hit (default 256).
+    #[serde(default = "default_window")]
+    pub window: usize,
+    /// Texts that must produce a finding for this rule.
+    #[serde(default)]
+    pub examples: Vec<String>,
+    /// Texts that must not produce a finding at the rule's confidence.
+    #[serde(default)]
+    pub negative_examples: Vec<String>,
+    /// What to do when the rule fires.
+    pub remediation: String,
+    /// Documentation links.
+    #[serde(default)]
+    pub references: Vec<String>,
+    /// `security-severity` score (0.0–10.0) used in SARIF.
+    #[serde(default = "default_severity")]
+    pub security_severity: f32,
+}
+
+fn default_window() -> usize {
+    256
+}
+
+fn default_severity() -> f32 {
+    9.0
+}
+
+/// The checksums a rule can require.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ChecksumKind {
+    /// The Marvin32/base-66 checksum of current `8Q~` Entra ID client secrets.
+    EntraClientSecret,
+}
+
+impl ChecksumKind {
+    /// Whether `secret` passes this checksum.
+    pub fn verify(self, secret: &[u8]) -> bool {
+        match self {
+            ChecksumKind::EntraClientSecret => {
+                crate::detect::checksum::entra_checksum_valid(secret)
+            }
+        }
+    }
+}
+
+/// A compiled rule, ready to match.
+#[derive(Debug)]
+pub struct Rule {
+    /// The rule as written.
+    pub syntax: RuleSyntax,
+    pub(crate) regex: Regex,
+    pub(crate) secret_group: usize,
+    pub(crate) exclude: Vec<Regex>,
+}
+
+impl Rule {
+    /// Compiles the rule's regexes and checks its fields.
+    pub fn compile(syntax: RuleSyntax) -> Result<Rule, String> {
+        if !is_valid_id(&syntax.id) {
+            return Err(format!(
+                "id {:?} must be lowercase dotted words of [a-z0-9-], e.g. azure.entra.client-secret",
+                syntax.id
+            ));
+        }
+        if syntax.keywords.is_empty() || syntax.keywords.iter().any(|k| k.is_empty()) {
+            return Err("keywords must list at least one non-empty literal".into());
+        }
+        if !(0.0..=8.0).contains(&syntax.min_entropy) {
+            return Err(format!("min_entropy {} is outside 0.0..=8.0", syntax.min_entropy));
+        }
+        if syntax.min_char_classes > 4 {
+            return Err(format!("min_char_classes {} is above 4", syntax.min_char_classes));
+        }
+        if !(0.0..=10.0).contains(&syntax.security_severity) {
+            return Err(format!(
+                "security_severity {} is outside 0.0..=10.0",
+                syntax.security_severity
+            ));
+        }
+        if syntax.window == 0 {
+            return Err("window must be at least 1 byte".into());
+        }
+        let regex = build_regex(&syntax.pattern).map_err(|e| format!("pattern: {e}"))?;
+        let secret_group = secret_group(&regex)?;
+        let exclude = syntax
+            .exclude_secrets
+            .iter()
+            .map(|p| build_regex(p).map_err(|e| format!("exclude_secrets {p:?}: {e}")))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Rule { syntax, regex, secret_group, exclude })
+    }
+
+    /// The rule's id.
+    pub fn id(&self) -> &str {
+        &self.syntax.id
+    }
+}
+
+/// Compiles a pattern with the size limits we use everywhere.
+pub(crate) fn build_regex(pattern: &str) -> Result<Regex, String> {
+    Regex::builder()
+        .syntax(regex_automata::util::syntax::Config::new().utf8(false).unicode(false))
+        .configure(Regex::config().nfa_size_limit(Some(20 << 20)))
+        .build(pattern)
+        .map_err(|e| e.to_string())
+}
+
+/// The capture group holding the secret: the one named `secret`, else the only one.
+fn secret_group(regex: &Regex) -> Result<usize, String> {
+    let info = regex.group_info();
+    if let Some(index) = info.to_index(regex_automata::PatternID::ZERO, "secret") {
+        return Ok(index);
+    }
+    match info.group_len(regex_automata::PatternID::ZERO) {
+        2 => Ok(1),
+        1 => Err("pattern needs a capture group for the secret".into()),
+        n => Err(format!(
+            "pattern has {} capture groups; name the secret's group (?P<secret>...) or use (?:...)",
+            n - 1
+        )),
+    }
+}
+
+fn is_valid_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.split('.').all(|part| {
+            !part.is_empty()
+                && part.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        })
+}

@@ -1,0 +1,186 @@
+//! Scanning: turns byte buffers into located [`Finding`]s with the detector, and runs it over a
+//! directory walk or standard input, collecting a [`Summary`] of what was scanned, skipped and
+//! unreadable. Filtering by confidence, allowlists and baselines happens after this.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use crate::detect::{Detector, RawMatch, Scratch};
+use crate::finding::{self, Finding, Secret};
+use crate::source::fs::{Event, WalkError, WalkOptions, walk};
+use crate::source::{ScanError, SkipReason, Skipped};
+
+/// What a scan went through, for the summary line and machine-readable reports.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Summary {
+    /// Files (or blobs) scanned.
+    pub files: u64,
+    /// Bytes scanned.
+    pub bytes: u64,
+    /// Paths not scanned, with the reason.
+    pub skipped: Vec<Skipped>,
+    /// Paths that could not be read.
+    pub errors: Vec<ScanError>,
+    /// Findings below the reporting threshold (not reported).
+    pub below_threshold: u64,
+    /// Findings suppressed by an inline `azleak:allow` comment.
+    pub allowed_inline: u64,
+    /// Findings suppressed by a path or secret allowlist.
+    pub allowlisted: u64,
+    /// Findings already in the baseline.
+    pub in_baseline: u64,
+    /// Baseline entries that were not found again.
+    pub stale_baseline: u64,
+    /// Wall time of the scan.
+    #[serde(serialize_with = "as_secs")]
+    pub elapsed: Duration,
+}
+
+fn as_secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64((d.as_secs_f64() * 1000.0).round() / 1000.0)
+}
+
+impl Summary {
+    /// Skipped paths counted by reason, in a fixed order.
+    pub fn skipped_by_reason(&self) -> BTreeMap<SkipReason, usize> {
+        let mut counts = BTreeMap::new();
+        for s in &self.skipped {
+            *counts.entry(s.reason).or_insert(0) += 1;
+        }
+        counts
+    }
+
+    /// Sorts skipped paths and errors so reports are deterministic.
+    pub fn sort(&mut self) {
+        self.skipped.sort();
+        self.errors.sort();
+    }
+}
+
+/// Findings plus the summary of one scan, before filtering.
+#[derive(Debug, Default)]
+pub struct ScanOutput {
+    /// Every finding, at any confidence.
+    pub findings: Vec<Finding>,
+    /// What was scanned.
+    pub summary: Summary,
+}
+
+/// Scans one buffer and places its matches at lines and columns of `path`.
+pub fn scan_buffer(
+    detector: &Detector,
+    scratch: &mut Scratch,
+    path: &str,
+    bytes: &[u8],
+) -> Vec<Finding> {
+    let matches = detector.scan(bytes, scratch);
+    locate(detector, path, bytes, &matches)
+}
+
+/// Turns raw matches (sorted by start) into findings with 1-based lines and columns.
+pub fn locate(detector: &Detector, path: &str, bytes: &[u8], matches: &[RawMatch]) -> Vec<Finding> {
+    let mut out = Vec::with_capacity(matches.len());
+    let mut line = 1usize;
+    let mut line_start = 0usize;
+    let mut cursor = 0usize;
+    for m in matches {
+        // Matches are sorted by start, so lines are counted once per buffer.
+        if m.start >= cursor {
+            for nl in memchr::memchr_iter(b'\n', &bytes[cursor..m.start]) {
+                line += 1;
+                line_start = cursor + nl + 1;
+            }
+            cursor = m.start;
+        } else {
+            // Same start as a previous match: line and line_start still hold.
+        }
+        let column = char_count(&bytes[line_start..m.start]) + 1;
+        let end_column = column + char_count(&bytes[m.start..m.end]);
+        let secret_text = String::from_utf8_lossy(&bytes[m.start..m.end]).into_owned();
+        let rule = detector.rules().rule(m.rule);
+        let line_hash = line_hash(rule.id(), bytes, line_start, m.start, m.end);
+        out.push(Finding {
+            rule_id: rule.id().to_string(),
+            confidence: m.confidence,
+            path: path.to_string(),
+            line,
+            column,
+            end_column,
+            fingerprint: finding::fingerprint(rule.id(), path, &secret_text),
+            secret: Secret::new(secret_text),
+            entropy: m.entropy,
+            checksum: m.checksum,
+            line_hash,
+            commit: None,
+            other_locations: Vec::new(),
+        });
+    }
+    out
+}
+
+/// Number of characters in UTF-8 text (invalid bytes count one each).
+fn char_count(bytes: &[u8]) -> usize {
+    bytes.iter().filter(|&&b| (b as i8) >= -0x40).count()
+}
+
+/// A hash of the secret's line with the secret masked (at most 256 bytes each side), so it is
+/// stable when the line moves but changes when the line's text does.
+fn line_hash(rule_id: &str, bytes: &[u8], line_start: usize, start: usize, end: usize) -> String {
+    let from = line_start.max(start.saturating_sub(256));
+    let line_end = memchr::memchr(b'\n', &bytes[end..]).map_or(bytes.len(), |i| end + i);
+    let to = line_end.min(end + 256);
+    let before = bytes[from..start].trim_ascii_start();
+    let after = bytes[end..to].trim_ascii_end();
+    finding::hash_parts(&[rule_id.as_bytes(), before, b"<secret>", after])
+}
+
+/// Scans a directory walk in parallel. Returns an error only when the walk cannot start.
+pub fn scan_paths(detector: &Detector, options: &WalkOptions) -> Result<ScanOutput, WalkError> {
+    let started = Instant::now();
+    let mut out = ScanOutput::default();
+    walk(
+        options,
+        || detector.scratch(),
+        |scratch, path, bytes| scan_buffer(detector, scratch, path, bytes),
+        |event| match event {
+            Event::Scanned { bytes, result } => {
+                out.summary.files += 1;
+                out.summary.bytes += bytes;
+                out.findings.extend(result);
+            }
+            Event::Skipped(s) => out.summary.skipped.push(s),
+            Event::Error(e) => out.summary.errors.push(e),
+        },
+    )?;
+    finding::sort_findings(&mut out.findings);
+    out.summary.sort();
+    out.summary.elapsed = started.elapsed();
+    Ok(out)
+}
+
+/// Scans a single buffer (standard input) under the name `path`, with the same binary and size
+/// limits as files.
+pub fn scan_stdin_bytes(
+    detector: &Detector,
+    path: &str,
+    bytes: &[u8],
+    max_file_size: u64,
+) -> ScanOutput {
+    let started = Instant::now();
+    let mut out = ScanOutput::default();
+    if bytes.len() as u64 > max_file_size {
+        out.summary.skipped.push(Skipped { path: path.into(), reason: SkipReason::TooLarge });
+    } else if crate::source::is_binary(bytes) {
+        out.summary.skipped.push(Skipped { path: path.into(), reason: SkipReason::Binary });
+    } else {
+        let mut scratch = detector.scratch();
+        out.findings = scan_buffer(detector, &mut scratch, path, bytes);
+        out.summary.files = 1;
+        out.summary.bytes = bytes.len() as u64;
+    }
+    finding::sort_findings(&mut out.findings);
+    out.summary.elapsed = started.elapsed();
+    out
+}
