@@ -8,9 +8,10 @@ use std::io::{self, Write};
 
 use serde_json::{Value, json};
 use serde_sarif::sarif::{
-    ArtifactLocation, Invocation, Location, Message, MultiformatMessageString, Notification,
-    PhysicalLocation, PropertyBag, Region, ReportingConfiguration, ReportingDescriptor,
-    Result as SarifResult, ResultLevel, Run, RunAutomationDetails, Sarif, Tool, ToolComponent,
+    ArtifactContent, ArtifactLocation, Invocation, Location, Message, MultiformatMessageString,
+    Notification, PhysicalLocation, PropertyBag, Region, ReportingConfiguration,
+    ReportingDescriptor, Result as SarifResult, ResultLevel, Run, RunAutomationDetails, Sarif,
+    Tool, ToolComponent,
 };
 
 use super::{Report, Reporter};
@@ -144,6 +145,7 @@ fn location(
     column: usize,
     end_column: usize,
     message: Option<String>,
+    snippet: Option<String>,
 ) -> Location {
     let (uri, relative) = relative_uri(path);
     let artifact = if relative {
@@ -151,12 +153,14 @@ fn location(
     } else {
         ArtifactLocation::builder().uri(uri).build()
     };
-    let region = Region::builder()
+    let mut region = Region::builder()
         .start_line(line as i64)
         .start_column(column as i64)
         .end_line(line as i64)
         .end_column(end_column.max(column + 1) as i64)
         .build();
+    // The region's text, redacted unless secrets are shown.
+    region.snippet = snippet.map(|text| ArtifactContent::builder().text(text).build());
     let physical = PhysicalLocation::builder().artifact_location(artifact).region(region).build();
     match message {
         Some(m) => Location::builder()
@@ -204,7 +208,14 @@ fn result(f: &Finding, rule_index: Option<usize>, rule: Option<&Rule>, show: boo
         .rule_id(f.rule_id.clone())
         .level(level(f.confidence))
         .message(Message::builder().text(text).build())
-        .locations(vec![location(&f.path, f.line, f.column, f.end_column, None)])
+        .locations(vec![location(
+            &f.path,
+            f.line,
+            f.column,
+            f.end_column,
+            None,
+            Some(f.secret.display(show)),
+        )])
         .partial_fingerprints(BTreeMap::from([
             ("primaryLocationLineHash".to_string(), format!("{}:1", f.line_hash)),
             ("azleak/v1".to_string(), f.fingerprint.clone()),
@@ -218,8 +229,14 @@ fn result(f: &Finding, rule_index: Option<usize>, rule: Option<&Rule>, show: boo
             .iter()
             .enumerate()
             .map(|(i, o)| {
-                let mut loc =
-                    location(&o.path, o.line, o.column, o.end_column, Some("same secret".into()));
+                let mut loc = location(
+                    &o.path,
+                    o.line,
+                    o.column,
+                    o.end_column,
+                    Some("same secret".into()),
+                    None,
+                );
                 loc.id = Some(i as i64);
                 loc
             })
