@@ -120,9 +120,13 @@ pub fn locate(detector: &Detector, path: &str, bytes: &[u8], matches: &[RawMatch
     out
 }
 
-/// Number of characters in UTF-8 text (invalid bytes count one each).
+/// Number of characters in UTF-8 text, counted as `String::from_utf8_lossy` shows it: each
+/// maximal invalid sequence (a stray continuation byte too) counts as one replacement character.
 fn char_count(bytes: &[u8]) -> usize {
-    bytes.iter().filter(|&&b| (b as i8) >= -0x40).count()
+    bytes
+        .utf8_chunks()
+        .map(|c| c.valid().chars().count() + usize::from(!c.invalid().is_empty()))
+        .sum()
 }
 
 /// A hash of the secret's line with the secret masked (at most 256 bytes each side), so it is
