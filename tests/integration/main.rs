@@ -1,5 +1,8 @@
 //! The one integration test binary: every module drives the real `azleak` binary (or the
 //! library) on real files in temporary directories.
 
+mod report;
 mod rules;
+mod scan_fs;
+mod stdin;
 mod util;

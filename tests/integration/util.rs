@@ -64,3 +64,130 @@ pub fn run(cmd: &mut Command) -> (i32, String, String) {
 pub fn json(stdout: &str) -> serde_json::Value {
     serde_json::from_str(stdout).unwrap_or_else(|e| panic!("invalid JSON ({e}):\n{stdout}"))
 }
+
+/// The `azleak` binary's path.
+pub fn azleak_bin() -> PathBuf {
+    assert_cmd::cargo::cargo_bin("azleak")
+}
+
+/// JSON output with the one field that varies between runs, `summary.elapsed`, removed.
+pub fn json_without_elapsed(stdout: &str) -> serde_json::Value {
+    let mut doc = json(stdout);
+    let summary = doc["summary"].as_object_mut().expect("summary object");
+    assert!(summary.remove("elapsed").is_some(), "no summary.elapsed in:\n{stdout}");
+    doc
+}
+
+/// Text output with the summary's elapsed time (`, 0.01s` at the end of the last line) replaced
+/// by `, <elapsed>`, so it can be compared exactly.
+pub fn text_without_elapsed(stdout: &str) -> String {
+    let re = regex::Regex::new(r"(?m)^(azleak: .*), [0-9]+\.[0-9]{2}s$").expect("regex");
+    assert!(re.is_match(stdout), "no summary line with an elapsed time in:\n{stdout}");
+    re.replace(stdout, "$1, <elapsed>").into_owned()
+}
+
+/// The findings of a JSON report as `(path, line, column, end_column, rule_id, confidence)`.
+pub fn locations(doc: &serde_json::Value) -> Vec<(String, u64, u64, u64, String, String)> {
+    doc["findings"]
+        .as_array()
+        .expect("findings array")
+        .iter()
+        .map(|f| {
+            (
+                f["path"].as_str().expect("path").to_string(),
+                f["line"].as_u64().expect("line"),
+                f["column"].as_u64().expect("column"),
+                f["end_column"].as_u64().expect("end_column"),
+                f["rule_id"].as_str().expect("rule_id").to_string(),
+                f["confidence"].as_str().expect("confidence").to_string(),
+            )
+        })
+        .collect()
+}
+
+/// A finding location, for comparing with [`locations`].
+pub fn loc(
+    path: &str,
+    line: u64,
+    column: u64,
+    end_column: u64,
+    rule_id: &str,
+    confidence: &str,
+) -> (String, u64, u64, u64, String, String) {
+    (path.to_string(), line, column, end_column, rule_id.to_string(), confidence.to_string())
+}
+
+/// The paths of the findings of a JSON report, in report order.
+pub fn finding_paths(doc: &serde_json::Value) -> Vec<String> {
+    locations(doc).into_iter().map(|l| l.0).collect()
+}
+
+/// Asserts two texts are equal, printing a line diff (`-` expected, `+` got) when they are not.
+#[track_caller]
+pub fn assert_text_eq(expected: &str, got: &str) {
+    if expected != got {
+        panic!("text differs (-expected +got):\n{}", line_diff(expected, got));
+    }
+}
+
+/// A minimal line diff from the longest common subsequence of lines.
+pub fn line_diff(a: &str, b: &str) -> String {
+    let (a, b): (Vec<&str>, Vec<&str>) = (a.split('\n').collect(), b.split('\n').collect());
+    let mut lcs = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for i in (0..a.len()).rev() {
+        for j in (0..b.len()).rev() {
+            lcs[i][j] =
+                if a[i] == b[j] { lcs[i + 1][j + 1] + 1 } else { lcs[i + 1][j].max(lcs[i][j + 1]) };
+        }
+    }
+    let (mut i, mut j, mut out) = (0, 0, String::new());
+    while i < a.len() || j < b.len() {
+        if i < a.len() && j < b.len() && a[i] == b[j] {
+            out.push_str(&format!(" {}\n", a[i]));
+            (i, j) = (i + 1, j + 1);
+        } else if j < b.len() && (i == a.len() || lcs[i][j + 1] >= lcs[i + 1][j]) {
+            out.push_str(&format!("+{}\n", b[j]));
+            j += 1;
+        } else {
+            out.push_str(&format!("-{}\n", a[i]));
+            i += 1;
+        }
+    }
+    out
+}
+
+/// Makes a file unreadable (mode 000) and returns a command that runs `azleak` in `t` as a user
+/// the mode applies to: the current user when it is not root, else `nobody` through `setpriv`
+/// (the tree is opened to others first). Returns `None`, after printing why, when neither works,
+/// so the caller can skip.
+#[cfg(unix)]
+pub fn unreadable_for_azleak(t: &TempTree, paths: &[&Path]) -> Option<Command> {
+    use std::os::unix::fs::PermissionsExt;
+    for path in paths {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o000)).expect("chmod 000");
+    }
+    let readable = |p: &Path| std::fs::File::open(p).is_ok();
+    if !paths.iter().any(|p| readable(p)) {
+        return Some(azleak(t.path()));
+    }
+    // Root reads mode-000 files; run as nobody instead, if setpriv is there and works.
+    std::fs::set_permissions(t.path(), std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let as_nobody = |program: &Path| {
+        let mut cmd = Command::new("setpriv");
+        cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups"]).arg(program);
+        cmd.current_dir(t.path()).env_remove("NO_COLOR");
+        cmd
+    };
+    let probe = as_nobody(Path::new("cat")).args(paths).output();
+    let works = as_nobody(Path::new("true")).output().is_ok_and(|o| o.status.success());
+    match probe {
+        Ok(out) if works && !out.status.success() => Some(as_nobody(&azleak_bin())),
+        _ => {
+            eprintln!(
+                "note: skipping: mode 000 files stay readable (running as root) and `setpriv` \
+                 cannot drop to nobody here"
+            );
+            None
+        }
+    }
+}
