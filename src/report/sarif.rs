@@ -186,7 +186,7 @@ fn result(f: &Finding, rule_index: Option<usize>, rule: Option<&Rule>, show: boo
     }
     let mut props: Vec<(&'static str, Value)> = vec![
         ("confidence", json!(f.confidence.as_str())),
-        ("entropy", json!((f.entropy * 1000.0).round() / 1000.0)),
+        ("entropy", json!((f64::from(f.entropy) * 1000.0).round() / 1000.0)),
         ("checksum", json!(f.checksum)),
         ("fingerprint", json!(f.fingerprint)),
         ("hint", json!(f.secret.redacted())),
