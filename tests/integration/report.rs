@@ -482,3 +482,23 @@ fn the_checks_above_reject_broken_sarif() {
         ]
     );
 }
+
+#[test]
+fn sarif_and_json_agree_on_each_finding_s_properties() {
+    let t = two_findings();
+    let (_, out, _) = run(azleak(t.path()).args(["scan", ".", "--format", "json"]));
+    let findings = json(&out)["findings"].clone();
+    let doc = sarif(&t, &["."]);
+    let results = doc["runs"][0]["results"].as_array().expect("results");
+    assert_eq!(results.len(), 2);
+    for (finding, result) in findings.as_array().unwrap().iter().zip(results) {
+        let properties = &result["properties"];
+        assert_eq!(properties["confidence"], finding["confidence"]);
+        assert_eq!(properties["checksum"], finding["checksum"]);
+        assert_eq!(properties["fingerprint"], finding["fingerprint"]);
+        assert_eq!(properties["hint"], finding["secret"]);
+        assert_eq!(result["partialFingerprints"]["azleak/v1"], finding["fingerprint"]);
+        // Rounded to 3 decimals in both, without f32 → f64 noise (0.9980000257492065).
+        assert_eq!(properties["entropy"].to_string(), finding["entropy"].to_string());
+    }
+}
