@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use crate::util::{
     SECRET_7Q, SECRET_8Q, SECRET_8Q_2, SECRET_BAD_CHECKSUM, SECRET_LEGACY, TempTree,
-    assert_text_eq, azleak, json_without_elapsed, run, text_without_elapsed,
+    assert_text_eq, isolated_azleak, json_without_elapsed, run, text_without_elapsed,
 };
 
 const FORMATS: [&str; 4] = ["text", "json", "sarif", "github"];
@@ -42,7 +42,7 @@ const ALL_SECRETS: [&str; 5] =
 #[test]
 fn text_format_has_one_line_per_finding_remediation_and_a_summary() {
     let t = two_findings();
-    let (code, out, err) = run(azleak(t.path()).args(["scan", "."]));
+    let (code, out, err) = run(isolated_azleak(t.path()).args(["scan", "."]));
     assert_eq!(code, 1);
     assert_eq!(err, "");
     // Remediation paragraphs (indented) come from the rule files; check everything else exactly.
@@ -68,20 +68,20 @@ azleak: 3 files scanned (133 B), 0 skipped, 2 findings, 0 errors, <elapsed>
 #[test]
 fn text_format_colours_only_when_asked() {
     let t = two_findings();
-    let (_, out, _) = run(azleak(t.path()).args(["scan", ".", "--color", "always"]));
+    let (_, out, _) = run(isolated_azleak(t.path()).args(["scan", ".", "--color", "always"]));
     assert!(
         out.starts_with("\x1b[35mapp.env\x1b[0m:\x1b[32m2\x1b[0m:\x1b[32m21\x1b[0m: "),
         "{out:?}"
     );
     let (_, out, _) =
-        run(azleak(t.path()).args(["scan", ".", "--color", "auto"]).env("NO_COLOR", "1"));
+        run(isolated_azleak(t.path()).args(["scan", ".", "--color", "auto"]).env("NO_COLOR", "1"));
     assert!(!out.contains('\x1b'), "{out:?}");
 }
 
 #[test]
 fn json_format_is_the_documented_document() {
     let t = two_findings();
-    let (code, out, _) = run(azleak(t.path()).args(["scan", ".", "--format", "json"]));
+    let (code, out, _) = run(isolated_azleak(t.path()).args(["scan", ".", "--format", "json"]));
     assert_eq!(code, 1);
     let expected = json!({
         "version": 1,
@@ -145,7 +145,7 @@ fn json(out: &str) -> Value {
 #[test]
 fn github_format_annotates_each_finding_and_ends_with_a_notice() {
     let t = two_findings();
-    let (code, out, _) = run(azleak(t.path()).args(["scan", ".", "--format", "github"]));
+    let (code, out, _) = run(isolated_azleak(t.path()).args(["scan", ".", "--format", "github"]));
     assert_eq!(code, 1);
     assert_text_eq(
         "\
@@ -161,7 +161,7 @@ fn github_format_annotates_each_finding_and_ends_with_a_notice() {
 fn github_format_escapes_property_values() {
     let t = TempTree::new();
     t.file("a,b:c%.env", format!("k={SECRET_8Q}\n"));
-    let (_, out, _) = run(azleak(t.path()).args(["scan", ".", "--format", "github"]));
+    let (_, out, _) = run(isolated_azleak(t.path()).args(["scan", ".", "--format", "github"]));
     assert!(out.starts_with("::error file=a%2Cb%3Ac%25.env,line=1,"), "{out}");
 }
 
@@ -169,8 +169,14 @@ fn github_format_escapes_property_values() {
 fn low_findings_are_github_warnings() {
     let t = TempTree::new();
     t.file("low.txt", format!("client_secret={SECRET_BAD_CHECKSUM}\n"));
-    let (code, out, _) =
-        run(azleak(t.path()).args(["scan", ".", "--format", "github", "--min-confidence", "low"]));
+    let (code, out, _) = run(isolated_azleak(t.path()).args([
+        "scan",
+        ".",
+        "--format",
+        "github",
+        "--min-confidence",
+        "low",
+    ]));
     assert_eq!(code, 1);
     assert!(
         out.starts_with(
@@ -187,7 +193,7 @@ fn no_format_prints_a_secret_unless_show_secrets() {
     let t = every_secret();
     for format in FORMATS {
         let args = ["scan", ".", "--format", format, "--min-confidence", "low", "--verbose"];
-        let (code, out, err) = run(azleak(t.path()).args(args));
+        let (code, out, err) = run(isolated_azleak(t.path()).args(args));
         assert_eq!(code, 1, "{format}");
         for secret in ALL_SECRETS {
             assert!(!out.contains(secret), "{format} prints {secret}:\n{out}");
@@ -196,7 +202,7 @@ fn no_format_prints_a_secret_unless_show_secrets() {
             assert!(!out.contains(&secret[..4]), "{format} prints 4 characters of {secret}");
         }
 
-        let (code, out, _) = run(azleak(t.path()).args(args).arg("--show-secrets"));
+        let (code, out, _) = run(isolated_azleak(t.path()).args(args).arg("--show-secrets"));
         assert_eq!(code, 1, "{format}");
         for secret in ALL_SECRETS {
             let shown = if format == "github" { &secret[..3] } else { secret };
@@ -211,7 +217,8 @@ fn output_file_gets_the_report_and_stdout_stays_empty() {
     for format in FORMATS {
         let name = format!("report.{format}");
         let (code, out, err) =
-            run(azleak(t.path()).args(["scan", "app.env", "--format", format, "-o", &name]));
+            run(isolated_azleak(t.path())
+                .args(["scan", "app.env", "--format", format, "-o", &name]));
         assert_eq!(code, 1, "{format}: {err}");
         assert_eq!(out, "", "{format}");
         assert_eq!(err, "", "{format}");
@@ -223,7 +230,7 @@ fn output_file_gets_the_report_and_stdout_stays_empty() {
     assert_eq!(doc["findings"][0]["line"], 2);
 
     let (code, out, err) =
-        run(azleak(t.path()).args(["scan", "app.env", "-o", "no-such-dir/report.txt"]));
+        run(isolated_azleak(t.path()).args(["scan", "app.env", "-o", "no-such-dir/report.txt"]));
     assert_eq!(code, 2);
     assert_eq!(out, "");
     assert!(err.contains("cannot create no-such-dir/report.txt"), "{err}");
@@ -232,7 +239,8 @@ fn output_file_gets_the_report_and_stdout_stays_empty() {
 // ---- SARIF ----
 
 fn sarif(t: &TempTree, args: &[&str]) -> Value {
-    let (code, out, err) = run(azleak(t.path()).args(["scan", "--format", "sarif"]).args(args));
+    let (code, out, err) =
+        run(isolated_azleak(t.path()).args(["scan", "--format", "sarif"]).args(args));
     assert!(code == 0 || code == 1, "exit {code}: {err}");
     json(&out)
 }
@@ -486,7 +494,7 @@ fn the_checks_above_reject_broken_sarif() {
 #[test]
 fn sarif_and_json_agree_on_each_finding_s_properties() {
     let t = two_findings();
-    let (_, out, _) = run(azleak(t.path()).args(["scan", ".", "--format", "json"]));
+    let (_, out, _) = run(isolated_azleak(t.path()).args(["scan", ".", "--format", "json"]));
     let findings = json(&out)["findings"].clone();
     let doc = sarif(&t, &["."]);
     let results = doc["runs"][0]["results"].as_array().expect("results");

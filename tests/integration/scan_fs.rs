@@ -3,8 +3,8 @@
 //! Every test writes real files into a temporary directory and runs the real binary.
 
 use crate::util::{
-    SECRET_7Q, SECRET_8Q, SECRET_8Q_2, SECRET_BAD_CHECKSUM, SECRET_LEGACY, TempTree, azleak,
-    finding_paths, json, loc, locations, run, text_without_elapsed,
+    SECRET_7Q, SECRET_8Q, SECRET_8Q_2, SECRET_BAD_CHECKSUM, SECRET_LEGACY, TempTree, finding_paths,
+    isolated_azleak, json, loc, locations, run, text_without_elapsed,
 };
 
 const RULE_8Q: &str = "azure.entra.client-secret";
@@ -18,7 +18,8 @@ fn assignment(secret: &str) -> String {
 
 /// Runs `azleak scan . --format json` plus `args` in `t`; returns (exit code, JSON, stderr).
 fn scan_json(t: &TempTree, args: &[&str]) -> (i32, serde_json::Value, String) {
-    let (code, out, err) = run(azleak(t.path()).args(["scan", ".", "--format", "json"]).args(args));
+    let (code, out, err) =
+        run(isolated_azleak(t.path()).args(["scan", ".", "--format", "json"]).args(args));
     (code, json(&out), err)
 }
 
@@ -64,6 +65,26 @@ fn gitignore_applies_without_a_git_repository_and_in_subdirectories() {
 
     let (_, doc, _) = scan_json(&t, &[]);
     assert_eq!(finding_paths(&doc), ["local.env"]);
+}
+
+#[test]
+fn parent_gitignores_and_the_global_git_excludes_file_apply() {
+    let t = TempTree::new();
+    let home = TempTree::new();
+    home.file(".config/git/ignore", "*.local\n");
+    t.file(".gitignore", "generated/\n");
+    t.file("app/generated/keys.txt", assignment(SECRET_8Q));
+    t.file("app/dev.local", assignment(SECRET_8Q));
+    t.file("app/main.rs", assignment(SECRET_8Q));
+    let scan = |extra: &[&str]| {
+        let mut cmd = crate::util::azleak(t.path());
+        cmd.env("HOME", home.path()).env("XDG_CONFIG_HOME", home.path().join(".config"));
+        let (code, out, _) = run(cmd.args(["scan", "app", "--format", "json"]).args(extra));
+        assert_eq!(code, 1);
+        finding_paths(&json(&out))
+    };
+    assert_eq!(scan(&[]), ["app/main.rs"]);
+    assert_eq!(scan(&["--no-ignore"]), ["app/dev.local", "app/generated/keys.txt", "app/main.rs"]);
 }
 
 #[test]
@@ -118,7 +139,7 @@ fn exclude_globs_skip_matching_paths() {
     let (_, doc, _) = scan_json(&t, &["--exclude", "*.json", "--exclude", "**/deep/**"]);
     assert_eq!(finding_paths(&doc), ["fixtures/a.env", "src/app.env"]);
 
-    let (code, _, err) = run(azleak(t.path()).args(["scan", ".", "--exclude", "a{b"]));
+    let (code, _, err) = run(isolated_azleak(t.path()).args(["scan", ".", "--exclude", "a{b"]));
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("invalid --exclude glob \"a{b\""), "{err}");
 }
@@ -129,7 +150,8 @@ fn a_file_given_as_root_is_scanned_even_if_ignored() {
     t.file(".gitignore", "*.env\n");
     t.file("prod.env", assignment(SECRET_8Q));
 
-    let (code, out, _) = run(azleak(t.path()).args(["scan", "prod.env", "--format", "json"]));
+    let (code, out, _) =
+        run(isolated_azleak(t.path()).args(["scan", "prod.env", "--format", "json"]));
     assert_eq!(code, 1);
     assert_eq!(locations(&json(&out)), [loc("prod.env", 1, 8, 48, RULE_8Q, "high")]);
 }
@@ -186,7 +208,8 @@ fn text_summary_counts_skips_by_reason_and_verbose_lists_them() {
     t.file("big.log", "z".repeat(200));
     t.file("ok.txt", "fine\n");
 
-    let (code, out, _) = run(azleak(t.path()).args(["scan", ".", "--max-file-size", "100"]));
+    let (code, out, _) =
+        run(isolated_azleak(t.path()).args(["scan", ".", "--max-file-size", "100"]));
     assert_eq!(code, 0);
     crate::util::assert_text_eq(
         "\nazleak: 1 file scanned (5 B), 2 skipped (1 binary, 1 too large), 0 findings, 0 errors, <elapsed>\n",
@@ -194,7 +217,7 @@ fn text_summary_counts_skips_by_reason_and_verbose_lists_them() {
     );
 
     let (code, out, _) =
-        run(azleak(t.path()).args(["scan", ".", "--max-file-size", "100", "--verbose"]));
+        run(isolated_azleak(t.path()).args(["scan", ".", "--max-file-size", "100", "--verbose"]));
     assert_eq!(code, 0);
     crate::util::assert_text_eq(
         "skipped a.bin (binary)\nskipped big.log (too large)\n\nazleak: 1 file scanned (5 B), 2 skipped (1 binary, 1 too large), 0 findings, 0 errors, <elapsed>\n",
@@ -218,7 +241,7 @@ fn symlink_loop_with_follow_is_skipped_and_the_scan_completes() {
     );
     assert_eq!(doc["summary"]["errors"], serde_json::json!([]));
 
-    let (_, out, _) = run(azleak(t.path()).args(["scan", ".", "--follow", "--verbose"]));
+    let (_, out, _) = run(isolated_azleak(t.path()).args(["scan", ".", "--follow", "--verbose"]));
     assert!(out.contains("skipped a/b/up (symlink loop)\n"), "{out}");
     assert!(out.contains(", 1 skipped (1 symlink loop), 1 finding, 0 errors, "), "{out}");
 }
@@ -383,7 +406,8 @@ fn findings_below_the_threshold_do_not_fail_the_scan() {
     assert_eq!(locations(&doc), []);
     assert_eq!(doc["summary"]["below_threshold"], 2);
 
-    let (code, out, _) = run(azleak(t.path()).args(["scan", ".", "--min-confidence", "high"]));
+    let (code, out, _) =
+        run(isolated_azleak(t.path()).args(["scan", ".", "--min-confidence", "high"]));
     assert_eq!(code, 0);
     crate::util::assert_text_eq(
         "\nazleak: 2 files scanned (110 B), 0 skipped, 0 findings, 2 below --min-confidence high, 0 errors, <elapsed>\n",
@@ -415,7 +439,7 @@ fn two_runs_give_byte_identical_json_on_a_tree_of_many_files() {
     let runs: Vec<String> = ["2", "2", "1"]
         .iter()
         .map(|threads| {
-            let (code, out, _) = run(azleak(t.path()).args([
+            let (code, out, _) = run(isolated_azleak(t.path()).args([
                 "scan",
                 ".",
                 "--format",
@@ -448,9 +472,9 @@ fn two_runs_give_byte_identical_json_on_a_tree_of_many_files() {
 fn exit_code_is_0_without_findings_and_1_with() {
     let t = TempTree::new();
     t.file("clean.txt", "password = os.environ['PASSWORD']\n");
-    assert_eq!(run(azleak(t.path()).args(["scan", "."])).0, 0);
+    assert_eq!(run(isolated_azleak(t.path()).args(["scan", "."])).0, 0);
     t.file("leak.txt", assignment(SECRET_8Q));
-    assert_eq!(run(azleak(t.path()).args(["scan", "."])).0, 1);
+    assert_eq!(run(isolated_azleak(t.path()).args(["scan", "."])).0, 1);
 }
 
 #[test]
@@ -465,7 +489,7 @@ fn bad_arguments_exit_2() {
         &["scan", "-", "."][..],
         &["frobnicate"][..],
     ] {
-        let (code, out, err) = run(azleak(t.path()).args(args));
+        let (code, out, err) = run(isolated_azleak(t.path()).args(args));
         assert_eq!(code, 2, "{args:?}: {err}");
         assert_eq!(out, "", "{args:?}");
         assert!(!err.is_empty(), "{args:?}");
@@ -476,7 +500,7 @@ fn bad_arguments_exit_2() {
 fn nonexistent_path_exits_2_naming_it() {
     let t = TempTree::new();
     t.file("leak.txt", assignment(SECRET_8Q));
-    let (code, out, err) = run(azleak(t.path()).args(["scan", "leak.txt", "missing-dir"]));
+    let (code, out, err) = run(isolated_azleak(t.path()).args(["scan", "leak.txt", "missing-dir"]));
     assert_eq!(code, 2);
     assert_eq!(out, "");
     assert!(err.contains("missing-dir: No such file or directory"), "{err}");
@@ -486,7 +510,8 @@ fn nonexistent_path_exits_2_naming_it() {
 fn missing_rule_file_exits_2_naming_it() {
     let t = TempTree::new();
     t.file("leak.txt", assignment(SECRET_8Q));
-    let (code, out, err) = run(azleak(t.path()).args(["scan", ".", "--rules", "nope.toml"]));
+    let (code, out, err) =
+        run(isolated_azleak(t.path()).args(["scan", ".", "--rules", "nope.toml"]));
     assert_eq!(code, 2);
     assert_eq!(out, "");
     assert!(err.contains("cannot read rule file nope.toml"), "{err}");
@@ -514,7 +539,7 @@ fn io_error_without_findings_exits_2_and_with_findings_exits_1() {
     assert_eq!(finding_paths(&doc), ["leak.txt"]);
     assert_eq!(doc["summary"]["errors"].as_array().map(Vec::len), Some(1));
 
-    let (code, _, err) = run(azleak(t.path()).args(["scan", ".", "--follow", "--quiet"]));
+    let (code, _, err) = run(isolated_azleak(t.path()).args(["scan", ".", "--follow", "--quiet"]));
     assert_eq!(code, 1);
     assert_eq!(err, "", "--quiet silences per-path errors");
 }

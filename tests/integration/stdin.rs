@@ -1,13 +1,13 @@
 //! `azleak scan -`: standard input is scanned as one file named `-`, with the same limits.
 
-use crate::util::{SECRET_8Q, TempTree, azleak, json, loc, locations, run};
+use crate::util::{SECRET_8Q, TempTree, isolated_azleak, json, loc, locations, run};
 
 #[test]
 fn stdin_is_scanned_as_a_file_named_dash() {
     let t = TempTree::new();
     let input = format!("log line\r\n2024-01-01 token={SECRET_8Q} used\n");
     let (code, out, _) =
-        run(azleak(t.path()).args(["scan", "-", "--format", "json"]).write_stdin(input));
+        run(isolated_azleak(t.path()).args(["scan", "-", "--format", "json"]).write_stdin(input));
     assert_eq!(code, 1);
     let doc = json(&out);
     assert_eq!(locations(&doc), [loc("-", 2, 18, 58, "azure.entra.client-secret", "high")]);
@@ -20,7 +20,7 @@ fn stdin_is_scanned_as_a_file_named_dash() {
 fn clean_stdin_exits_0() {
     let t = TempTree::new();
     let (code, out, _) =
-        run(azleak(t.path()).args(["scan", "-"]).write_stdin("password=hunter2\n"));
+        run(isolated_azleak(t.path()).args(["scan", "-"]).write_stdin("password=hunter2\n"));
     assert_eq!(code, 0);
     assert!(
         out.contains("azleak: 1 file scanned (17 B), 0 skipped, 0 findings, 0 errors, "),
@@ -34,14 +34,14 @@ fn binary_or_oversized_stdin_is_skipped_with_its_reason() {
     let mut binary = b"\0\x01".to_vec();
     binary.extend_from_slice(SECRET_8Q.as_bytes());
     let (code, out, _) =
-        run(azleak(t.path()).args(["scan", "-", "--format", "json"]).write_stdin(binary));
+        run(isolated_azleak(t.path()).args(["scan", "-", "--format", "json"]).write_stdin(binary));
     assert_eq!(code, 0);
     assert_eq!(
         json(&out)["summary"]["skipped"],
         serde_json::json!([{"path": "-", "reason": "binary"}])
     );
 
-    let (code, out, _) = run(azleak(t.path())
+    let (code, out, _) = run(isolated_azleak(t.path())
         .args(["scan", "-", "--format", "json", "--max-file-size", "10"])
         .write_stdin(format!("k={SECRET_8Q}\n")));
     assert_eq!(code, 0);

@@ -168,7 +168,7 @@ pub fn unreadable_for_azleak(t: &TempTree, paths: &[&Path]) -> Option<Command> {
     }
     let readable = |p: &Path| std::fs::File::open(p).is_ok();
     if !paths.iter().any(|p| readable(p)) {
-        return Some(azleak(t.path()));
+        return Some(isolated_azleak(t.path()));
     }
     // Root reads mode-000 files; run as nobody instead, if setpriv is there and works.
     std::fs::set_permissions(t.path(), std::fs::Permissions::from_mode(0o755)).expect("chmod");
@@ -176,6 +176,7 @@ pub fn unreadable_for_azleak(t: &TempTree, paths: &[&Path]) -> Option<Command> {
         let mut cmd = Command::new("setpriv");
         cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups"]).arg(program);
         cmd.current_dir(t.path()).env_remove("NO_COLOR");
+        isolate(&mut cmd, t.path());
         cmd
     };
     let probe = as_nobody(Path::new("cat")).args(paths).output();
@@ -190,4 +191,18 @@ pub fn unreadable_for_azleak(t: &TempTree, paths: &[&Path]) -> Option<Command> {
             None
         }
     }
+}
+
+/// [`azleak`] isolated from the user's git configuration: `HOME` and `XDG_CONFIG_HOME` name a
+/// directory that does not exist, so a global gitignore (`core.excludesFile`,
+/// `~/.config/git/ignore`) on a developer's machine cannot hide the test's files.
+pub fn isolated_azleak(dir: &Path) -> Command {
+    let mut cmd = azleak(dir);
+    isolate(&mut cmd, dir);
+    cmd
+}
+
+fn isolate(cmd: &mut Command, dir: &Path) {
+    let nowhere = dir.join(".no-home");
+    cmd.env("HOME", &nowhere).env("XDG_CONFIG_HOME", &nowhere);
 }
