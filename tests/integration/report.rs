@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use crate::util::{
     SECRET_7Q, SECRET_8Q, SECRET_8Q_2, SECRET_BAD_CHECKSUM, SECRET_LEGACY, TempTree,
-    assert_text_eq, isolated_azleak, json_without_elapsed, run, text_without_elapsed,
+    assert_text_eq, isolated_azleak, json, json_without_elapsed, run, text_without_elapsed,
 };
 
 const FORMATS: [&str; 4] = ["text", "json", "sarif", "github"];
@@ -136,10 +136,6 @@ fn json_format_is_the_documented_document() {
         &serde_json::to_string_pretty(&got).unwrap(),
     );
     assert!(json(&out)["summary"]["elapsed"].is_f64(), "{out}");
-}
-
-fn json(out: &str) -> Value {
-    crate::util::json(out)
 }
 
 #[test]
