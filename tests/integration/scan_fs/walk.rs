@@ -1,6 +1,8 @@
 //! What the walk scans (ignore files, hidden files, `.git/`, `--exclude`, symlinks) and what it
 //! skips, with the reason counted in the summary.
 
+use serde_json::json;
+
 use super::{RULE_8Q, assignment, scan_json};
 use crate::util::{
     SECRET_8Q, SECRET_8Q_2, TempTree, assert_text_eq, azleak, finding_paths, isolated_azleak, json,
@@ -244,4 +246,45 @@ fn symlinks_are_not_followed_without_follow() {
     let (code, doc, _) = scan_json(&t, &["--follow"]);
     assert_eq!(code, 1);
     assert_eq!(finding_paths(&doc), ["linked/key.env"]);
+}
+
+#[test]
+fn max_file_size_is_inclusive() {
+    let t = TempTree::new();
+    let line = assignment(SECRET_8Q);
+    t.file("exact.txt", format!("{}{line}", "#".repeat(1024 - line.len())));
+    t.file("over.txt", format!("{}{line}", "#".repeat(1025 - line.len())));
+
+    let (_, doc, _) = scan_json(&t, &["--max-file-size", "1K"]);
+    assert_eq!(finding_paths(&doc), ["exact.txt"]);
+    assert_eq!(doc["summary"]["bytes"], 1024);
+    assert_eq!(doc["summary"]["skipped"], json!([{"path": "over.txt", "reason": "too-large"}]));
+}
+
+#[cfg(unix)]
+#[test]
+fn fifos_are_skipped_not_read() {
+    let t = TempTree::new();
+    t.file("key.env", assignment(SECRET_8Q));
+    let made = std::process::Command::new("mkfifo").arg(t.path().join("pipe")).status();
+    if !made.is_ok_and(|s| s.success()) {
+        eprintln!("note: skipping: mkfifo is not available");
+        return;
+    }
+    std::os::unix::fs::symlink("pipe", t.path().join("pipe-link")).expect("symlink");
+
+    // Reading a FIFO with no writer would block forever: the timeout only guards against a hang.
+    for follow in [&[][..], &["--follow"][..]] {
+        let mut cmd = isolated_azleak(t.path());
+        cmd.args(["scan", ".", "--format", "json"]).args(follow);
+        let (code, out, _) = run(cmd.timeout(std::time::Duration::from_secs(60)));
+        assert_eq!(code, 1, "{follow:?}");
+        let doc = json(&out);
+        assert_eq!(finding_paths(&doc), ["key.env"]);
+        let mut skipped = vec![json!({"path": "pipe", "reason": "not-a-file"})];
+        if !follow.is_empty() {
+            skipped.push(json!({"path": "pipe-link", "reason": "not-a-file"}));
+        }
+        assert_eq!(doc["summary"]["skipped"], json!(skipped), "{follow:?}");
+    }
 }
