@@ -59,20 +59,40 @@ impl Detector {
         let mut keyword_rules: Vec<Vec<usize>> = Vec::new();
         for (index, rule) in rules.iter().enumerate() {
             for keyword in &rule.syntax.keywords {
-                let lower = keyword.to_ascii_lowercase();
-                match patterns.iter().position(|p| *p == lower) {
-                    Some(at) => keyword_rules[at].push(index),
-                    None => {
-                        patterns.push(lower);
-                        keyword_rules.push(vec![index]);
+                for variant in case_variants(keyword) {
+                    match patterns.iter().position(|p| *p == variant) {
+                        Some(at) => keyword_rules[at].push(index),
+                        None => {
+                            patterns.push(variant);
+                            keyword_rules.push(vec![index]);
+                        }
                     }
                 }
             }
         }
+        // The search reports the longest keyword at each position; a keyword contained in it
+        // (`Q~` in `8Q~`) must still select its own rules, so each keyword carries the rules of
+        // every keyword it contains (compared case-insensitively).
+        let lower: Vec<String> = patterns.iter().map(|p| p.to_ascii_lowercase()).collect();
+        let keyword_rules = lower
+            .iter()
+            .map(|outer| {
+                let mut rules: Vec<usize> = lower
+                    .iter()
+                    .zip(&keyword_rules)
+                    .filter(|(inner, _)| outer.contains(inner.as_str()))
+                    .flat_map(|(_, r)| r.iter().copied())
+                    .collect();
+                rules.sort_unstable();
+                rules.dedup();
+                rules
+            })
+            .collect();
         let keyword_len = patterns.iter().map(String::len).collect();
+        // Case-sensitive over a few case variants, rather than ASCII case-insensitive: that
+        // keeps the automaton's SIMD prefilter, which is most of the scanner's speed.
         let keywords = AhoCorasickBuilder::new()
-            .ascii_case_insensitive(true)
-            .match_kind(MatchKind::Standard)
+            .match_kind(MatchKind::LeftmostLongest)
             .build(&patterns)
             .expect("keyword automaton within size limits");
         Detector { rules, keywords, keyword_rules, keyword_len }
@@ -98,7 +118,11 @@ impl Detector {
             windows.clear();
         }
         let mut any = false;
-        for hit in self.keywords.find_overlapping_iter(hay) {
+        let mut from = 0;
+        // Leftmost-longest search (fast, prefiltered), restarted one byte after each hit's start
+        // so that keywords starting inside another are found too.
+        while let Some(hit) = self.keywords.find(aho_corasick::Input::new(hay).range(from..)) {
+            from = hit.start() + 1;
             let pattern = hit.pattern().as_usize();
             let (start, end) = (hit.start(), hit.start() + self.keyword_len[pattern]);
             for &rule in &self.keyword_rules[pattern] {
@@ -119,7 +143,7 @@ impl Detector {
             }
             scratch.windows[index] = windows;
         }
-        out.sort_by(|a, b| (a.start, a.rule, a.end).cmp(&(b.start, b.rule, b.end)));
+        out.sort_by_key(|m| (m.start, m.rule, m.end));
         out.dedup_by(|a, b| (a.start, a.end, a.rule) == (b.start, b.end, b.rule));
         out
     }
@@ -151,6 +175,21 @@ impl Detector {
             }
         }
     }
+}
+
+/// The spellings a keyword is searched in: as written, lowercase, UPPERCASE and Capitalized
+/// (`clientSecret`, `client_secret`, `CLIENT_SECRET`, `ClientSecret` all contain one of
+/// `secret`, `SECRET`, `Secret`).
+pub fn case_variants(keyword: &str) -> Vec<String> {
+    let lower = keyword.to_ascii_lowercase();
+    let mut capital = lower.clone();
+    if let Some(first) = capital.get_mut(..1) {
+        first.make_ascii_uppercase();
+    }
+    let mut variants = vec![keyword.to_string(), lower, keyword.to_ascii_uppercase(), capital];
+    variants.sort();
+    variants.dedup();
+    variants
 }
 
 /// Appends a window, merging it with the last one when they overlap or touch.
@@ -209,5 +248,11 @@ mod tests {
         push_window(&mut w, (5, 20));
         push_window(&mut w, (30, 40));
         assert_eq!(w, vec![(0, 20), (30, 40)]);
+    }
+
+    #[test]
+    fn keywords_are_searched_in_common_cases() {
+        assert_eq!(case_variants("secret"), vec!["SECRET", "Secret", "secret"]);
+        assert_eq!(case_variants("8Q~"), vec!["8Q~", "8q~"]);
     }
 }

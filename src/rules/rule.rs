@@ -18,7 +18,8 @@ pub struct RuleSyntax {
     pub name: String,
     /// What the rule finds and why it matters.
     pub description: String,
-    /// Literals (matched case-insensitively) that must occur near a match; the prefilter.
+    /// Literals that must occur near a match; the prefilter. Each is searched as written, in
+    /// lowercase, UPPERCASE and Capitalized.
     pub keywords: Vec<String>,
     /// Regex with exactly one capture group, the secret (or a group named `secret`).
     pub pattern: String,
