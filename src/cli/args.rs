@@ -152,7 +152,7 @@ pub struct ScanArgs {
     /// Do not scan paths matching this gitignore-style glob (repeatable).
     #[arg(long, value_name = "GLOB")]
     pub exclude: Vec<String>,
-    /// Skip files larger than this (bytes, or with a K, M or G suffix).
+    /// Skip files larger than this (bytes, or with a K, M or G suffix) [default: 100M].
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub max_file_size: Option<u64>,
     /// Worker threads (default: one per core).
