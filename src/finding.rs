@@ -141,6 +141,8 @@ pub struct Finding {
     pub entropy: f32,
     /// Checksum result.
     pub checksum: ChecksumStatus,
+    /// How the secret was written, when it was not written as is (percent, base64, ...).
+    pub encoding: Option<crate::detect::Encoding>,
     /// Stable, secret-free fingerprint of (rule, path, secret).
     pub fingerprint: String,
     /// Hash of the line with the secret masked, for SARIF `primaryLocationLineHash`.
