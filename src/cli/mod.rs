@@ -113,6 +113,17 @@ pub fn finish(
         for e in &output.summary.errors {
             writeln!(io.stderr, "azleak: {e}")?;
         }
+        if opts.format == crate::report::Format::Sarif
+            && output.findings.len() > crate::report::MAX_SARIF_RESULTS
+        {
+            writeln!(
+                io.stderr,
+                "azleak: warning: {} findings, but a SARIF run holds at most {}; the rest are \
+                 left out (use --format json to see all)",
+                output.findings.len(),
+                crate::report::MAX_SARIF_RESULTS
+            )?;
+        }
     }
     let color = match opts.color {
         ColorChoice::Always => true,
