@@ -441,7 +441,8 @@ fn is_under(path: &str, prefix: &str) -> bool {
 }
 
 /// The repository root for a scan of `path`: the nearest directory at or above it that holds a
-/// `.git`, else `path` itself if it is a directory, else the current directory.
+/// `.git` or a config file (`azleak.toml`, `.azleak.toml`), else `path` itself if it is a
+/// directory, else the current directory.
 pub fn find_root(path: &Path) -> PathBuf {
     let cwd = std::env::current_dir().unwrap_or_default();
     let abs = normalize(&cwd.join(path));
@@ -451,7 +452,9 @@ pub fn find_root(path: &Path) -> PathBuf {
         abs.parent().map(Path::to_path_buf).unwrap_or_default()
     };
     for ancestor in dir.ancestors() {
-        if ancestor.join(".git").exists() {
+        let marked = ancestor.join(".git").exists()
+            || CONFIG_FILE_NAMES.iter().any(|n| ancestor.join(n).is_file());
+        if marked {
             return ancestor.to_path_buf();
         }
     }
