@@ -238,7 +238,11 @@ impl Settings {
         let config_path = match &overrides.config {
             ConfigSource::Ignore => None,
             ConfigSource::File(path) => Some(path.clone()),
-            ConfigSource::Discover => discover(&root)?,
+            // Shown relative to the current directory when it is under it.
+            ConfigSource::Discover => discover(&root)?.map(|p| match p.strip_prefix(&cwd) {
+                Ok(rest) => rest.to_path_buf(),
+                Err(_) => p,
+            }),
         };
         let (file, config_text) = match &config_path {
             None => (ConfigFile::default(), None),

@@ -247,3 +247,17 @@ fn markdown_blocks_and_invocations_are_found() {
         [("scan".to_string(), vec!["--format".to_string(), "--baseline".to_string()])]
     );
 }
+
+#[test]
+fn azleak_reports_nothing_on_its_own_repository() {
+    // The project eats its own cooking: its azleak.toml allowlists the rule examples and the
+    // tests by path, and single lines elsewhere carry `azleak:allow`.
+    let (code, out, err) =
+        run(azleak(&repo()).args(["scan", "--color", "never", "--format", "json", "."]));
+    assert_eq!(code, 0, "{out}\n{err}");
+    let doc = json(&out);
+    assert_eq!(doc["findings"].as_array().unwrap().len(), 0);
+    assert!(doc["summary"]["allowlisted"].as_u64().unwrap() > 0);
+    let config = std::fs::read_to_string(repo().join("azleak.toml")).expect("azleak.toml");
+    assert!(!config.contains("disable-rules"), "allowlist by path, do not disable rules");
+}
