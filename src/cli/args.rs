@@ -12,7 +12,12 @@ const AFTER_HELP: &str = "\
 Exit codes:
   0  no findings at or above --min-confidence
   1  findings (secrets found)
-  2  error: bad arguments or rules, unreadable root, or I/O errors and no findings
+  2  error: bad arguments, rules, config or baseline, unreadable root, or I/O errors and no
+     findings
+
+Settings come from azleak.toml (or .azleak.toml) at the repository root unless --config or
+--no-config is given; `azleak init` writes a commented one. Lines marked azleak:allow are not
+reported.
 
 Secrets are redacted to their first 3 characters (the hint the Azure portal shows) unless
 --show-secrets is given. azleak never contacts the network.";
@@ -128,28 +133,30 @@ pub struct OutputArgs {
     pub filter: FilterArgs,
 }
 
+/// Help heading of [`FilterArgs`].
+const FILTER_HEADING: &str = "Config, allowlists and baseline";
+
 /// Options shared by every scanning command: the config file, inline allows and the baseline.
 #[derive(Debug, Clone, Default, Args)]
-#[command(next_help_heading = "Config, allowlists and baseline")]
 pub struct FilterArgs {
     /// Read settings from FILE instead of azleak.toml or .azleak.toml at the repository root.
-    #[arg(long, value_name = "FILE", conflicts_with = "no_config")]
+    #[arg(long, help_heading = FILTER_HEADING, value_name = "FILE", conflicts_with = "no_config")]
     pub config: Option<PathBuf>,
     /// Ignore azleak.toml and .azleak.toml.
-    #[arg(long)]
+    #[arg(long, help_heading = FILTER_HEADING)]
     pub no_config: bool,
     /// Report only findings that are not in this baseline file (written by --write-baseline).
-    #[arg(long, value_name = "FILE", conflicts_with = "write_baseline")]
+    #[arg(long, help_heading = FILTER_HEADING, value_name = "FILE", conflicts_with = "write_baseline")]
     pub baseline: Option<PathBuf>,
     /// Record every current finding in FILE (keeping the first-seen dates of entries already
     /// there) and report none: accept today's findings, then scan with --baseline FILE.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, help_heading = FILTER_HEADING, value_name = "FILE")]
     pub write_baseline: Option<PathBuf>,
     /// Rewrite the --baseline file without its stale entries (those no longer found).
-    #[arg(long, requires = "baseline")]
+    #[arg(long, help_heading = FILTER_HEADING, requires = "baseline")]
     pub prune_baseline: bool,
     /// Also report findings on lines marked azleak:allow or after azleak:allow-next-line (audits).
-    #[arg(long)]
+    #[arg(long, help_heading = FILTER_HEADING)]
     pub no_inline_allow: bool,
 }
 
