@@ -191,6 +191,15 @@ impl Baseline {
         Baseline { entries }
     }
 
+    /// Adds the entries of `other` that `keep` selects and this baseline lacks.
+    pub fn keep_from(&mut self, other: &Baseline, keep: impl Fn(&Entry) -> bool) {
+        for (fp, entry) in &other.entries {
+            if keep(entry) && !self.entries.contains_key(fp) {
+                self.entries.insert(fp.clone(), entry.clone());
+            }
+        }
+    }
+
     /// A baseline of the given findings (paths relative to the config root, as given by
     /// `relative`), keeping the `first_seen` date of entries already in `previous` and giving
     /// new ones `today`.

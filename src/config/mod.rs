@@ -314,6 +314,11 @@ impl Settings {
         f.path.clone()
     }
 
+    /// What a scan of this kind covered: staged changes never cover a whole file set.
+    fn coverage_of(&self, kind: ScanKind) -> &Coverage {
+        if kind == ScanKind::Staged { &Coverage::Partial } else { &self.coverage }
+    }
+
     /// The filter stage, run once by every scanning command on a finished scan:
     /// 1. fingerprints are recomputed over the root-relative path, so they do not depend on
     ///    where azleak was run from;
@@ -322,7 +327,8 @@ impl Settings {
     /// 4. findings on `azleak:allow` lines, unless `--no-inline-allow` (`allowed_inline`);
     /// 5. baseline: known findings are dropped (`in_baseline`) and entries not found again in
     ///    the covered part of the repository are counted (`stale_baseline`); in write mode every
-    ///    remaining finding is recorded and none is reported.
+    ///    remaining finding is recorded (with the existing file's entries outside the covered
+    ///    part kept) and none is reported.
     ///
     /// Returns the baseline file to write, if any.
     pub fn apply(
@@ -356,21 +362,12 @@ impl Settings {
                     summary.in_baseline += u64::from(known);
                     !known
                 });
-                let coverage =
-                    if kind == ScanKind::Staged { &Coverage::Partial } else { &self.coverage };
-                let stale: BTreeSet<String> = match coverage {
-                    Coverage::Partial => BTreeSet::new(),
-                    Coverage::Whole => self
-                        .baseline
-                        .stale(&found, |_| true)
-                        .map(|e| e.fingerprint.clone())
-                        .collect(),
-                    Coverage::Under(prefixes) => self
-                        .baseline
-                        .stale(&found, |e| prefixes.iter().any(|p| is_under(&e.path, p)))
-                        .map(|e| e.fingerprint.clone())
-                        .collect(),
-                };
+                let coverage = self.coverage_of(kind);
+                let stale: BTreeSet<String> = self
+                    .baseline
+                    .stale(&found, |e| coverage.covers(&e.path))
+                    .map(|e| e.fingerprint.clone())
+                    .collect();
                 summary.stale_baseline = stale.len() as u64;
                 if *prune {
                     if *coverage == Coverage::Partial {
@@ -384,11 +381,14 @@ impl Settings {
                 }
             }
             BaselineMode::Write { path } => {
-                let baseline = Baseline::record(
+                let mut baseline = Baseline::record(
                     kept.iter().map(|(f, relative)| (f, relative.clone())),
                     &self.baseline,
                     &baseline::today_utc(),
                 );
+                // Entries of the existing file outside what this scan covered stay.
+                let coverage = self.coverage_of(kind);
+                baseline.keep_from(&self.baseline, |e| !coverage.covers(&e.path));
                 summary.in_baseline += kept.len() as u64;
                 kept.clear();
                 update = Some(BaselineUpdate { path: path.clone(), baseline, pruned: 0 });
@@ -396,6 +396,17 @@ impl Settings {
         }
         output.findings = kept.into_iter().map(|(f, _)| f).collect();
         Ok(update)
+    }
+}
+
+impl Coverage {
+    /// Whether a root-relative path lies in what the scan covered.
+    pub fn covers(&self, path: &str) -> bool {
+        match self {
+            Coverage::Whole => true,
+            Coverage::Under(prefixes) => prefixes.iter().any(|p| is_under(path, p)),
+            Coverage::Partial => false,
+        }
     }
 }
 

@@ -211,3 +211,21 @@ fn pruning_needs_a_whole_scan() {
     assert_eq!(code, 2);
     assert!(err.contains("--prune-baseline needs a scan of the whole repository"), "{err}");
 }
+
+#[test]
+fn writing_a_baseline_for_a_subdirectory_keeps_the_other_entries() {
+    let t = TempTree::new();
+    std::fs::create_dir(t.path().join(".git")).unwrap();
+    t.file("a/one.env", format!("AZURE_CLIENT_SECRET={SECRET_8Q}\n"));
+    t.file("b/two.env", format!("AZURE_CLIENT_SECRET={SECRET_8Q_2}\n"));
+    scan(&t, &["--write-baseline", BASELINE]);
+    t.file("b/two.env", "gone\n");
+    t.file("b/three.env", format!("AZURE_CLIENT_SECRET={SECRET_8Q}\n"));
+    let (code, _, err) =
+        run(azleak(t.path()).args(["scan", "--quiet", "--write-baseline", BASELINE, "b"]));
+    assert_eq!((code, err.as_str()), (0, ""));
+    let doc = baseline_json(&t);
+    let paths: Vec<&str> =
+        doc["entries"].as_array().unwrap().iter().map(|e| e["path"].as_str().unwrap()).collect();
+    assert_eq!(paths, ["a/one.env", "b/three.env"], "b/two.env is gone, a/ was not scanned");
+}
