@@ -294,11 +294,11 @@ impl Settings {
         self.coverage = Coverage::Under(under);
     }
 
-    /// A finding's path relative to the repository root, `/`-separated. History findings
-    /// already are; file paths are resolved against the current directory. A path outside the
-    /// root is returned as given.
-    pub fn relative_path(&self, f: &Finding) -> String {
-        if f.commit.is_some() || f.path == "-" {
+    /// A finding's path relative to the repository root, `/`-separated. Paths of git scans
+    /// (history and staged) already are; file paths are resolved against the current directory.
+    /// A path outside the root, and standard input (`-`), are returned as given.
+    pub fn relative_path(&self, f: &Finding, kind: ScanKind) -> String {
+        if kind != ScanKind::Files || f.commit.is_some() || f.path == "-" {
             return f.path.clone();
         }
         let abs = normalize(&self.cwd.join(&f.path));
@@ -340,7 +340,7 @@ impl Settings {
         let mut found = BTreeSet::new();
         let mut kept: Vec<(Finding, String)> = Vec::new();
         for mut f in std::mem::take(&mut output.findings) {
-            let relative = self.relative_path(&f);
+            let relative = self.relative_path(&f, kind);
             f.fingerprint = finding::fingerprint(&f.rule_id, &relative, f.secret.reveal());
             found.insert(f.fingerprint.clone());
             if f.confidence < self.min_confidence {
@@ -474,5 +474,69 @@ mod tests {
         assert!(is_under("src", "src"));
         assert!(!is_under("srcx/a.rs", "src"));
         assert_eq!(normalize(Path::new("/a/./b/../c")), PathBuf::from("/a/c"));
+    }
+
+    fn history_finding(path: &str, secret: &str, allowed_inline: bool) -> Finding {
+        Finding {
+            rule_id: "azure.entra.client-secret".into(),
+            confidence: Confidence::High,
+            path: path.into(),
+            line: 7,
+            column: 1,
+            end_column: 41,
+            secret: crate::finding::Secret::new(secret),
+            entropy: 4.0,
+            checksum: crate::finding::ChecksumStatus::Valid,
+            fingerprint: String::new(),
+            line_hash: String::new(),
+            commit: Some(crate::finding::CommitInfo {
+                commit: "0123456789abcdef0123456789abcdef01234567".into(),
+                author_name: "A".into(),
+                author_email: "a@example.com".into(),
+                date: "2024-01-01T00:00:00+00:00".into(),
+                summary: "add config".into(),
+            }),
+            other_locations: Vec::new(),
+            allowed_inline,
+        }
+    }
+
+    #[test]
+    fn history_findings_are_known_by_rule_path_and_secret() {
+        let dir = std::env::temp_dir().join(format!("azleak-unit-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let base_path = dir.join("baseline.json");
+        let known = history_finding("conf/app.env", "known-secret-value", false);
+        let mut recorded = known.clone();
+        recorded.fingerprint =
+            finding::fingerprint(&known.rule_id, "conf/app.env", known.secret.reveal());
+        let previous = Baseline::record(
+            [(&recorded, "conf/app.env".to_string())],
+            &Baseline::default(),
+            "2020-01-01",
+        );
+        previous.write(&base_path).expect("write baseline");
+        let overrides = Overrides {
+            config: ConfigSource::Ignore,
+            baseline: BaselineMode::Check { path: base_path.clone(), prune: false },
+            ..Overrides::default()
+        };
+        let settings = Settings::load(&dir, &overrides).expect("settings");
+        let mut output = ScanOutput {
+            findings: vec![
+                known.clone(),
+                history_finding("other/app.env", "known-secret-value", false),
+                history_finding("conf/app.env", "new-secret-value", true),
+            ],
+            ..ScanOutput::default()
+        };
+        let update = settings.apply(&mut output, ScanKind::History).expect("applies");
+        assert!(update.is_none());
+        let left: Vec<&str> = output.findings.iter().map(|f| f.path.as_str()).collect();
+        assert_eq!(left, ["other/app.env"], "same secret elsewhere is new; inline-allowed dropped");
+        assert_eq!(output.summary.in_baseline, 1);
+        assert_eq!(output.summary.allowed_inline, 1);
+        assert_eq!(output.summary.stale_baseline, 0, "coverage unknown: nothing is stale");
+        std::fs::remove_dir_all(&dir).expect("clean up");
     }
 }
