@@ -96,14 +96,12 @@ fn key_at(text: &str, offset: usize) -> String {
             break;
         }
         let t = line.trim();
-        if t.starts_with('[') {
-            table = t.trim_matches(['[', ']']).trim().to_string();
+        if let Some(name) = table_header(t) {
+            table = name;
             key.clear();
         } else if let Some((k, _)) = t.split_once('=') {
-            let k = k.trim();
-            if !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || "-_.\"'".contains(c))
-            {
-                key = k.trim_matches(['"', '\'']).to_string();
+            if let Some(k) = key_text(k.trim()) {
+                key = k;
             }
         }
         start += line.len();
@@ -112,6 +110,35 @@ fn key_at(text: &str, offset: usize) -> String {
         (true, _) => key,
         (false, true) => table,
         (false, false) => format!("{table}.{key}"),
+    }
+}
+
+/// The name of a `[table]` or `[[array]]` header line.
+fn table_header(line: &str) -> Option<String> {
+    let inner = line.strip_prefix('[')?;
+    let (inner, close) = match inner.strip_prefix('[') {
+        Some(rest) => (rest, "]]"),
+        None => (inner, "]"),
+    };
+    let end = inner.find(close)?;
+    let rest = inner[end + close.len()..].trim();
+    if !(rest.is_empty() || rest.starts_with('#')) {
+        return None;
+    }
+    key_text(inner[..end].trim())
+}
+
+/// A bare or quoted key (dotted parts allowed), without its quotes; `None` for other text.
+fn key_text(k: &str) -> Option<String> {
+    let bare = |c: char| c.is_ascii_alphanumeric() || "-_.".contains(c);
+    let quoted = k.len() >= 2
+        && ((k.starts_with('"') && k.ends_with('"')) || (k.starts_with('\'') && k.ends_with('\'')));
+    if quoted {
+        Some(k[1..k.len() - 1].to_string())
+    } else if !k.is_empty() && k.chars().all(bare) {
+        Some(k.to_string())
+    } else {
+        None
     }
 }
 
@@ -148,5 +175,14 @@ mod tests {
         assert_eq!(f.max_file_size, Some(1024));
         let f = parse(Path::new("c"), "max-file-size = \"2M\"\n").expect("parses");
         assert_eq!(f.max_file_size, Some(2 << 20));
+    }
+
+    #[test]
+    fn keys_are_found_across_multi_line_arrays() {
+        let text = "[allowlist]\npaths = [\n  \"a=b\",\n  [\"x\"],\n  3,\n]\n";
+        let at = text.find('3').unwrap();
+        assert_eq!(key_at(text, at), "allowlist.paths");
+        assert_eq!(key_at("[[x]] # c\ny = 1\n", 12), "x.y");
+        assert_eq!(key_at("\"quoted key\" = 1\n", 15), "quoted key");
     }
 }
