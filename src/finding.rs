@@ -151,6 +151,10 @@ pub struct Finding {
     pub commit: Option<CommitInfo>,
     /// Other places the same secret appears (history scans).
     pub other_locations: Vec<OtherLocation>,
+    /// Whether the secret's line carries an inline `azleak:allow` marker (or the line before it
+    /// an `azleak:allow-next-line` one). Set where findings are located; the filter stage drops
+    /// such findings unless `--no-inline-allow` is given.
+    pub allowed_inline: bool,
 }
 
 impl Finding {

@@ -117,6 +117,7 @@ pub fn locate(detector: &Detector, path: &str, bytes: &[u8], matches: &[RawMatch
             line_hash,
             commit: None,
             other_locations: Vec::new(),
+            allowed_inline: crate::config::allowlist::inline_allowed(bytes, line_start),
         });
     }
     out

@@ -1,5 +1,9 @@
 //! The one integration test binary: every module drives the real `azleak` binary (or the
 //! library) on real files in temporary directories.
 
+mod allow;
+mod baseline;
+mod ci;
+mod config;
 mod rules;
 mod util;
