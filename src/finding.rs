@@ -141,6 +141,8 @@ pub struct Finding {
     pub entropy: f32,
     /// Checksum result.
     pub checksum: ChecksumStatus,
+    /// How the secret was written, when it was not written as is (percent, base64, ...).
+    pub encoding: Option<crate::detect::Encoding>,
     /// Stable, secret-free fingerprint of (rule, path, secret).
     pub fingerprint: String,
     /// Hash of the line with the secret masked, for SARIF `primaryLocationLineHash`.
@@ -149,6 +151,10 @@ pub struct Finding {
     pub commit: Option<CommitInfo>,
     /// Other places the same secret appears (history scans).
     pub other_locations: Vec<OtherLocation>,
+    /// Whether the secret's line carries an inline `azleak:allow` marker (or the line before it
+    /// an `azleak:allow-next-line` one). Set where findings are located; the filter stage drops
+    /// such findings unless `--no-inline-allow` is given.
+    pub allowed_inline: bool,
 }
 
 impl Finding {

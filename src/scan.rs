@@ -98,7 +98,8 @@ pub fn locate(detector: &Detector, path: &str, bytes: &[u8], matches: &[RawMatch
         }
         let column = char_count(&bytes[line_start..m.start]) + 1;
         let end_column = column + char_count(&bytes[m.start..m.end]);
-        let secret_text = String::from_utf8_lossy(&bytes[m.start..m.end]).into_owned();
+        let secret_bytes = m.decoded.as_ref().map_or(&bytes[m.start..m.end], |(_, s)| s.as_slice());
+        let secret_text = String::from_utf8_lossy(secret_bytes).into_owned();
         let rule = detector.rules().rule(m.rule);
         let line_hash = line_hash(rule.id(), bytes, line_start, m.start, m.end);
         out.push(Finding {
@@ -112,9 +113,11 @@ pub fn locate(detector: &Detector, path: &str, bytes: &[u8], matches: &[RawMatch
             secret: Secret::new(secret_text),
             entropy: m.entropy,
             checksum: m.checksum,
+            encoding: m.decoded.as_ref().map(|(e, _)| *e),
             line_hash,
             commit: None,
             other_locations: Vec::new(),
+            allowed_inline: crate::config::allowlist::inline_allowed(bytes, line_start),
         });
     }
     out

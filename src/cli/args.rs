@@ -12,7 +12,12 @@ const AFTER_HELP: &str = "\
 Exit codes:
   0  no findings at or above --min-confidence
   1  findings (secrets found)
-  2  error: bad arguments or rules, unreadable root, or I/O errors and no findings
+  2  error: bad arguments, rules, config or baseline, unreadable root, or I/O errors and no
+     findings
+
+Settings come from azleak.toml (or .azleak.toml) at the repository root unless --config or
+--no-config is given; `azleak init` writes a commented one. Lines marked azleak:allow are not
+reported.
 
 Secrets are redacted to their first 3 characters (the hint the Azure portal shows) unless
 --show-secrets is given. azleak never contacts the network.";
@@ -28,6 +33,8 @@ pub struct Cli {
 
 /// Subcommands.
 #[derive(Debug, Subcommand)]
+// Parsed once per run: the size of the largest variant does not matter.
+#[allow(clippy::large_enum_variant)]
 pub enum Command {
     /// Scan files, directories or standard input ('-') for secrets.
     #[command(after_help = AFTER_HELP)]
@@ -35,6 +42,19 @@ pub enum Command {
     /// List the rules or check rule files against their own examples.
     #[command(subcommand)]
     Rules(RulesCommand),
+    /// Write a commented starter azleak.toml (config file) in a directory.
+    Init(InitArgs),
+}
+
+/// `azleak init`
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Directory to write azleak.toml in (normally the repository root).
+    #[arg(value_name = "DIR", default_value = ".")]
+    pub dir: PathBuf,
+    /// Overwrite an existing azleak.toml.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// `azleak rules ...`
@@ -108,6 +128,36 @@ pub struct OutputArgs {
     /// SARIF runAutomationDetails.id, to upload several runs (e.g. "azleak/history/").
     #[arg(long, value_name = "ID")]
     pub sarif_category: Option<String>,
+    /// Config file, allowlists and baseline.
+    #[command(flatten)]
+    pub filter: FilterArgs,
+}
+
+/// Help heading of [`FilterArgs`].
+const FILTER_HEADING: &str = "Config, allowlists and baseline";
+
+/// Options shared by every scanning command: the config file, inline allows and the baseline.
+#[derive(Debug, Clone, Default, Args)]
+pub struct FilterArgs {
+    /// Read settings from FILE instead of azleak.toml or .azleak.toml at the repository root.
+    #[arg(long, help_heading = FILTER_HEADING, value_name = "FILE", conflicts_with = "no_config")]
+    pub config: Option<PathBuf>,
+    /// Ignore azleak.toml and .azleak.toml.
+    #[arg(long, help_heading = FILTER_HEADING)]
+    pub no_config: bool,
+    /// Report only findings that are not in this baseline file (written by --write-baseline).
+    #[arg(long, help_heading = FILTER_HEADING, value_name = "FILE", conflicts_with = "write_baseline")]
+    pub baseline: Option<PathBuf>,
+    /// Record every current finding in FILE (keeping the first-seen dates of entries already
+    /// there) and report none: accept today's findings, then scan with --baseline FILE.
+    #[arg(long, help_heading = FILTER_HEADING, value_name = "FILE")]
+    pub write_baseline: Option<PathBuf>,
+    /// Rewrite the --baseline file without its stale entries (those no longer found).
+    #[arg(long, help_heading = FILTER_HEADING, requires = "baseline")]
+    pub prune_baseline: bool,
+    /// Also report findings on lines marked azleak:allow or after azleak:allow-next-line (audits).
+    #[arg(long, help_heading = FILTER_HEADING)]
+    pub no_inline_allow: bool,
 }
 
 /// Confidence levels on the command line.
@@ -144,15 +194,18 @@ pub struct ScanArgs {
     #[arg(long)]
     pub no_ignore: bool,
     /// Skip hidden files and directories (by default dotfiles like .env are scanned).
-    #[arg(long)]
+    #[arg(long, overrides_with = "hidden")]
     pub no_hidden: bool,
+    /// Scan hidden files and directories even if the config file says `scan-hidden = false`.
+    #[arg(long, overrides_with = "no_hidden")]
+    pub hidden: bool,
     /// Follow symbolic links (loops are detected and reported as skipped).
     #[arg(short = 'L', long)]
     pub follow: bool,
     /// Do not scan paths matching this gitignore-style glob (repeatable).
     #[arg(long, value_name = "GLOB")]
     pub exclude: Vec<String>,
-    /// Skip files larger than this (bytes, or with a K, M or G suffix).
+    /// Skip files larger than this (bytes, or with a K, M or G suffix) [default: 100M].
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub max_file_size: Option<u64>,
     /// Worker threads (default: one per core).

@@ -6,20 +6,21 @@ pub mod args;
 
 use std::fs::File;
 use std::io::{self, BufWriter, IsTerminal, Read, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
+use crate::config::{self, BaselineMode, ConfigSource, Overrides, Settings};
 use crate::detect::Detector;
-use crate::finding::{Confidence, Finding};
+use crate::finding::Finding;
 use crate::report::{Report, ReportOptions, ScanKind};
 use crate::rules::RuleSet;
 use crate::scan::{ScanOutput, scan_paths, scan_stdin_bytes};
 use crate::source::fs::WalkOptions;
-use args::{Cli, ColorChoice, Command, ListFormat, OutputArgs, RulesCommand, ScanArgs};
+use args::{Cli, ColorChoice, Command, InitArgs, ListFormat, OutputArgs, RulesCommand, ScanArgs};
 
 /// Default `--max-file-size`: 100 MiB.
-pub const DEFAULT_MAX_FILE_SIZE: u64 = 100 << 20;
+pub const DEFAULT_MAX_FILE_SIZE: u64 = crate::config::DEFAULT_MAX_FILE_SIZE;
 
 /// How a command ended, short of a fatal error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,6 +60,7 @@ pub fn run(cli: Cli, io: &mut Io<'_>) -> Result<Outcome> {
         Command::Scan(args) => scan(&args, io),
         Command::Rules(RulesCommand::List { rules, format }) => rules_list(&rules, format, io),
         Command::Rules(RulesCommand::Check { paths }) => rules_check(&paths, io),
+        Command::Init(args) => init(&args, io),
     }
 }
 
@@ -69,49 +71,126 @@ pub fn load_rules(extra: &[PathBuf]) -> Result<RuleSet> {
     Ok(rules)
 }
 
+/// The command-line overrides of the config file, from the options every scanning command
+/// shares. Commands add their own (`--max-file-size`, `--hidden`) before loading.
+pub fn overrides(opts: &OutputArgs) -> Overrides {
+    let f = &opts.filter;
+    Overrides {
+        config: match (&f.config, f.no_config) {
+            (_, true) => ConfigSource::Ignore,
+            (Some(path), false) => ConfigSource::File(path.clone()),
+            (None, false) => ConfigSource::Discover,
+        },
+        rules: opts.rules.clone(),
+        min_confidence: opts.min_confidence.map(Into::into),
+        max_file_size: None,
+        hidden: None,
+        no_inline_allow: f.no_inline_allow,
+        baseline: match (&f.baseline, &f.write_baseline) {
+            (Some(path), _) => BaselineMode::Check { path: path.clone(), prune: f.prune_baseline },
+            (None, Some(path)) => BaselineMode::Write { path: path.clone() },
+            (None, None) => BaselineMode::Off,
+        },
+    }
+}
+
 fn scan(args: &ScanArgs, io: &mut Io<'_>) -> Result<Outcome> {
-    let rules = load_rules(&args.output.rules)?;
-    let detector = Detector::new(rules);
-    let max_file_size = args.max_file_size.unwrap_or(DEFAULT_MAX_FILE_SIZE);
     let stdin = args.paths.iter().any(|p| p.as_os_str() == "-");
+    if stdin && args.paths.len() > 1 {
+        anyhow::bail!("'-' (standard input) cannot be combined with other paths");
+    }
+    let root = match args.paths.first() {
+        Some(first) if !stdin => config::find_root(first),
+        _ => config::find_root(Path::new(".")),
+    };
+    let mut overrides = overrides(&args.output);
+    overrides.max_file_size = args.max_file_size;
+    overrides.hidden = match (args.hidden, args.no_hidden) {
+        (true, _) => Some(true),
+        (false, true) => Some(false),
+        (false, false) => None,
+    };
+    let mut settings = Settings::load(&root, &overrides)?;
+    let detector = Detector::new(settings.load_rules()?);
     let output = if stdin {
-        if args.paths.len() > 1 {
-            anyhow::bail!("'-' (standard input) cannot be combined with other paths");
-        }
         let mut bytes = Vec::new();
         io::stdin().lock().read_to_end(&mut bytes).context("cannot read standard input")?;
-        scan_stdin_bytes(&detector, "-", &bytes, max_file_size)
+        scan_stdin_bytes(&detector, "-", &bytes, settings.max_file_size)
     } else {
+        settings.cover_roots(&args.paths);
         let options = WalkOptions {
             roots: args.paths.clone(),
             respect_ignore: !args.no_ignore,
-            hidden: !args.no_hidden,
+            hidden: settings.hidden,
             follow: args.follow,
             excludes: args.exclude.clone(),
-            max_file_size,
+            max_file_size: settings.max_file_size,
             threads: args.threads.unwrap_or(0),
         };
         scan_paths(&detector, &options)?
     };
-    finish(output, detector.rules(), &args.output, ScanKind::Files, io)
+    finish_with(output, detector.rules(), &settings, &args.output, ScanKind::Files, io)
 }
 
-/// Applies the confidence threshold, writes the report and the per-path errors, and returns
-/// the outcome. Shared by every scanning command.
+/// Filters, reports and returns the outcome of a scan, with settings loaded from the repository
+/// that contains the current directory (see [`config::find_root`]). For commands that know
+/// their repository root, prefer [`Settings::load`] and [`finish_with`].
 pub fn finish(
-    mut output: ScanOutput,
+    output: ScanOutput,
     rules: &RuleSet,
     opts: &OutputArgs,
     kind: ScanKind,
     io: &mut Io<'_>,
 ) -> Result<Outcome> {
-    let min_confidence: Confidence = opts.min_confidence.map_or(Confidence::Medium, Into::into);
-    let before = output.findings.len();
-    output.findings.retain(|f| f.confidence >= min_confidence);
-    output.summary.below_threshold = (before - output.findings.len()) as u64;
+    let root = config::find_root(Path::new("."));
+    let settings = Settings::load(&root, &overrides(opts))?;
+    finish_with(output, rules, &settings, opts, kind, io)
+}
+
+/// Runs the filter stage ([`Settings::apply`]: threshold, allowlists, inline allow, baseline),
+/// writes the baseline if asked, then the report and the per-path errors, and returns the
+/// outcome. Shared by every scanning command.
+pub fn finish_with(
+    mut output: ScanOutput,
+    rules: &RuleSet,
+    settings: &Settings,
+    opts: &OutputArgs,
+    kind: ScanKind,
+    io: &mut Io<'_>,
+) -> Result<Outcome> {
+    let update = settings.apply(&mut output, kind)?;
+    if let Some(update) = &update {
+        update.baseline.write(&update.path)?;
+        if !opts.quiet {
+            let what = match &settings.baseline_mode {
+                BaselineMode::Check { .. } => format!(
+                    "pruned {} stale {} from",
+                    update.pruned,
+                    if update.pruned == 1 { "entry" } else { "entries" }
+                ),
+                _ => format!(
+                    "recorded {} {} in",
+                    update.baseline.len(),
+                    if update.baseline.len() == 1 { "entry" } else { "entries" }
+                ),
+            };
+            writeln!(io.stderr, "azleak: {what} baseline {}", update.path.display())?;
+        }
+    }
     if !opts.quiet {
         for e in &output.summary.errors {
             writeln!(io.stderr, "azleak: {e}")?;
+        }
+        if opts.format == crate::report::Format::Sarif
+            && output.findings.len() > crate::report::MAX_SARIF_RESULTS
+        {
+            writeln!(
+                io.stderr,
+                "azleak: warning: {} findings, but a SARIF run holds at most {}; the rest are \
+                 left out (use --format json to see all)",
+                output.findings.len(),
+                crate::report::MAX_SARIF_RESULTS
+            )?;
         }
     }
     let color = match opts.color {
@@ -125,12 +204,23 @@ pub fn finish(
         show_secrets: opts.show_secrets,
         color,
         verbose: opts.verbose,
-        min_confidence,
+        min_confidence: settings.min_confidence,
         sarif_category: opts.sarif_category.clone(),
         kind,
     };
     write_report(&output.findings, &output, rules, &options, opts, io)?;
     Ok(Outcome { findings: output.findings.len(), errors: output.summary.errors.len() })
+}
+
+fn init(args: &InitArgs, io: &mut Io<'_>) -> Result<Outcome> {
+    let path = args.dir.join(config::CONFIG_FILE_NAMES[0]);
+    if !args.force && path.exists() {
+        anyhow::bail!("{} already exists (use --force to overwrite it)", path.display());
+    }
+    std::fs::write(&path, config::STARTER_CONFIG)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    writeln!(io.stdout, "azleak: wrote {}", path.display())?;
+    Ok(Outcome { findings: 0, errors: 0 })
 }
 
 fn write_report(

@@ -6,12 +6,15 @@
 //! This module knows nothing of files, git or output formats.
 
 pub mod checksum;
+pub mod decode;
 pub mod filters;
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use regex_automata::Input;
 use regex_automata::meta::Cache;
 use regex_automata::util::captures::Captures;
+
+pub use decode::Encoding;
 
 use crate::finding::{ChecksumStatus, Confidence};
 use crate::rules::{Rule, RuleSet};
@@ -31,6 +34,9 @@ pub struct RawMatch {
     pub entropy: f32,
     /// Checksum result.
     pub checksum: ChecksumStatus,
+    /// For a secret found in encoded text: the encoding and the decoded secret. `start..end`
+    /// then spans its encoded form.
+    pub decoded: Option<(Encoding, Vec<u8>)>,
 }
 
 /// The compiled engine for a rule set.
@@ -42,6 +48,8 @@ pub struct Detector {
     keyword_rules: Vec<Vec<usize>>,
     /// For each keyword pattern, its length.
     keyword_len: Vec<usize>,
+    /// For each pattern, the encoding it signals if it is a decoding trigger.
+    trigger: Vec<Option<Encoding>>,
 }
 
 /// Per-thread mutable state for [`Detector::scan`].
@@ -50,6 +58,7 @@ pub struct Scratch {
     caches: Vec<Cache>,
     captures: Vec<Captures>,
     windows: Vec<Vec<(usize, usize)>>,
+    triggers: Vec<(usize, Encoding)>,
 }
 
 impl Detector {
@@ -59,23 +68,56 @@ impl Detector {
         let mut keyword_rules: Vec<Vec<usize>> = Vec::new();
         for (index, rule) in rules.iter().enumerate() {
             for keyword in &rule.syntax.keywords {
-                let lower = keyword.to_ascii_lowercase();
-                match patterns.iter().position(|p| *p == lower) {
-                    Some(at) => keyword_rules[at].push(index),
-                    None => {
-                        patterns.push(lower);
-                        keyword_rules.push(vec![index]);
+                let variants = if rule.syntax.case_sensitive_keywords {
+                    vec![keyword.clone()]
+                } else {
+                    case_variants(keyword)
+                };
+                for variant in variants {
+                    match patterns.iter().position(|p| *p == variant) {
+                        Some(at) => keyword_rules[at].push(index),
+                        None => {
+                            patterns.push(variant);
+                            keyword_rules.push(vec![index]);
+                        }
                     }
                 }
             }
         }
-        let keyword_len = patterns.iter().map(String::len).collect();
+        // The search reports the longest keyword at each position; a keyword contained in it
+        // (`Q~` in `8Q~`) must still select its own rules, so each keyword carries the rules of
+        // every keyword it contains (compared case-insensitively).
+        let lower: Vec<String> = patterns.iter().map(|p| p.to_ascii_lowercase()).collect();
+        let keyword_rules = lower
+            .iter()
+            .map(|outer| {
+                let mut rules: Vec<usize> = lower
+                    .iter()
+                    .zip(&keyword_rules)
+                    .filter(|(inner, _)| outer.contains(inner.as_str()))
+                    .flat_map(|(_, r)| r.iter().copied())
+                    .collect();
+                rules.sort_unstable();
+                rules.dedup();
+                rules
+            })
+            .collect();
+        let mut keyword_rules: Vec<Vec<usize>> = keyword_rules;
+        let mut patterns: Vec<Vec<u8>> = patterns.into_iter().map(String::into_bytes).collect();
+        let mut trigger = vec![None; patterns.len()];
+        for (literal, encoding) in decode::triggers() {
+            patterns.push(literal);
+            keyword_rules.push(Vec::new());
+            trigger.push(Some(encoding));
+        }
+        let keyword_len = patterns.iter().map(Vec::len).collect();
+        // Case-sensitive over a few case variants, rather than ASCII case-insensitive: that
+        // keeps the automaton's SIMD prefilter, which is most of the scanner's speed.
         let keywords = AhoCorasickBuilder::new()
-            .ascii_case_insensitive(true)
-            .match_kind(MatchKind::Standard)
+            .match_kind(MatchKind::LeftmostLongest)
             .build(&patterns)
             .expect("keyword automaton within size limits");
-        Detector { rules, keywords, keyword_rules, keyword_len }
+        Detector { rules, keywords, keyword_rules, keyword_len, trigger }
     }
 
     /// The rules this detector runs.
@@ -89,17 +131,58 @@ impl Detector {
             caches: self.rules.iter().map(|r| r.regex.create_cache()).collect(),
             captures: self.rules.iter().map(|r| r.regex.create_captures()).collect(),
             windows: vec![Vec::new(); self.rules.len()],
+            triggers: Vec::new(),
         }
     }
 
-    /// Finds every match in `hay`, ordered by position then rule.
+    /// Finds every match in `hay`, ordered by position then rule, including secrets written
+    /// percent-encoded, JSON-escaped or in base64.
     pub fn scan(&self, hay: &[u8], scratch: &mut Scratch) -> Vec<RawMatch> {
+        let mut out = self.scan_plain(hay, scratch, true);
+        let triggers = std::mem::take(&mut scratch.triggers);
+        let mut last_run = None;
+        for &(at, encoding) in &triggers {
+            let span = decode::run(hay, at, encoding);
+            if last_run == Some(span) {
+                continue;
+            }
+            last_run = Some(span);
+            let Some(decoded) = decode::decode(hay, span, encoding) else { continue };
+            for m in self.scan_plain(&decoded.bytes, scratch, false) {
+                let (start, end) = decoded.original_span(m.start, m.end);
+                let plain = out.iter().any(|o| o.rule == m.rule && o.start < end && start < o.end);
+                if !plain {
+                    let secret = decoded.bytes[m.start..m.end].to_vec();
+                    out.push(RawMatch { start, end, decoded: Some((encoding, secret)), ..m });
+                }
+            }
+        }
+        scratch.triggers = triggers;
+        scratch.triggers.clear();
+        out.sort_by_key(|m| (m.start, m.rule, m.end));
+        out.dedup_by(|a, b| (a.start, a.end, a.rule) == (b.start, b.end, b.rule));
+        out
+    }
+
+    /// One pass: keywords, then each hit rule's regex in its windows. Decoding triggers are
+    /// collected in the scratch space when `triggers` is set.
+    fn scan_plain(&self, hay: &[u8], scratch: &mut Scratch, triggers: bool) -> Vec<RawMatch> {
         for windows in &mut scratch.windows {
             windows.clear();
         }
         let mut any = false;
-        for hit in self.keywords.find_overlapping_iter(hay) {
+        let mut from = 0;
+        // Leftmost-longest search (fast, prefiltered), restarted one byte after each hit's start
+        // so that keywords starting inside another are found too.
+        while let Some(hit) = self.keywords.find(aho_corasick::Input::new(hay).range(from..)) {
+            from = hit.start() + 1;
             let pattern = hit.pattern().as_usize();
+            if let Some(encoding) = self.trigger[pattern] {
+                if triggers {
+                    scratch.triggers.push((hit.start(), encoding));
+                }
+                continue;
+            }
             let (start, end) = (hit.start(), hit.start() + self.keyword_len[pattern]);
             for &rule in &self.keyword_rules[pattern] {
                 let w = self.rules.rule(rule).syntax.window;
@@ -119,8 +202,6 @@ impl Detector {
             }
             scratch.windows[index] = windows;
         }
-        out.sort_by_key(|a| (a.start, a.rule, a.end));
-        out.dedup_by(|a, b| (a.start, a.end, a.rule) == (b.start, b.end, b.rule));
         out
     }
 
@@ -151,6 +232,21 @@ impl Detector {
             }
         }
     }
+}
+
+/// The spellings a keyword is searched in: as written, lowercase, UPPERCASE and Capitalized
+/// (`clientSecret`, `client_secret`, `CLIENT_SECRET`, `ClientSecret` all contain one of
+/// `secret`, `SECRET`, `Secret`).
+pub fn case_variants(keyword: &str) -> Vec<String> {
+    let lower = keyword.to_ascii_lowercase();
+    let mut capital = lower.clone();
+    if let Some(first) = capital.get_mut(..1) {
+        first.make_ascii_uppercase();
+    }
+    let mut variants = vec![keyword.to_string(), lower, keyword.to_ascii_uppercase(), capital];
+    variants.sort();
+    variants.dedup();
+    variants
 }
 
 /// Appends a window, merging it with the last one when they overlap or touch.
@@ -195,7 +291,7 @@ fn evaluate(index: usize, rule: &Rule, hay: &[u8], start: usize, end: usize) -> 
     } else {
         syntax.weak_confidence?
     };
-    Some(RawMatch { rule: index, start, end, confidence, entropy, checksum })
+    Some(RawMatch { rule: index, start, end, confidence, entropy, checksum, decoded: None })
 }
 
 #[cfg(test)]
@@ -209,5 +305,11 @@ mod tests {
         push_window(&mut w, (5, 20));
         push_window(&mut w, (30, 40));
         assert_eq!(w, vec![(0, 20), (30, 40)]);
+    }
+
+    #[test]
+    fn keywords_are_searched_in_common_cases() {
+        assert_eq!(case_variants("secret"), vec!["SECRET", "Secret", "secret"]);
+        assert_eq!(case_variants("8Q~"), vec!["8Q~", "8q~"]);
     }
 }

@@ -6,6 +6,7 @@ use std::io::{self, Write};
 use serde::Serialize;
 
 use super::{Report, Reporter};
+use crate::detect::Encoding;
 use crate::finding::{ChecksumStatus, CommitInfo, Confidence, OtherLocation};
 use crate::scan::Summary;
 
@@ -44,6 +45,8 @@ struct JsonFinding<'a> {
     redacted: bool,
     entropy: f32,
     checksum: ChecksumStatus,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    encoding: Option<Encoding>,
     fingerprint: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     commit: Option<&'a CommitInfo>,
@@ -69,6 +72,7 @@ impl Reporter for JsonReporter {
                 redacted: !show,
                 entropy: (f.entropy * 1000.0).round() / 1000.0,
                 checksum: f.checksum,
+                encoding: f.encoding,
                 fingerprint: &f.fingerprint,
                 commit: f.commit.as_ref(),
                 other_locations: &f.other_locations,

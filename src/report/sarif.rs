@@ -194,6 +194,9 @@ fn result(f: &Finding, rule_index: Option<usize>, rule: Option<&Rule>, show: boo
     if show {
         props.push(("secret", json!(f.secret.reveal())));
     }
+    if let Some(encoding) = f.encoding {
+        props.push(("encoding", json!(encoding)));
+    }
     if let Some(c) = &f.commit {
         props.push(("commit", json!(c.commit)));
         props.push(("author", json!(c.author_name)));

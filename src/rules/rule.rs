@@ -18,8 +18,12 @@ pub struct RuleSyntax {
     pub name: String,
     /// What the rule finds and why it matters.
     pub description: String,
-    /// Literals (matched case-insensitively) that must occur near a match; the prefilter.
+    /// Literals that must occur near a match; the prefilter. Each is searched as written, in
+    /// lowercase, UPPERCASE and Capitalized.
     pub keywords: Vec<String>,
+    /// Search keywords only exactly as written (for markers like `8Q~`).
+    #[serde(default)]
+    pub case_sensitive_keywords: bool,
     /// Regex with exactly one capture group, the secret (or a group named `secret`).
     pub pattern: String,
     /// Minimum Shannon entropy (bits per byte) of the secret.

@@ -1,6 +1,10 @@
 //! The one integration test binary: every module drives the real `azleak` binary (or the
 //! library) on real files in temporary directories.
 
+mod allow;
+mod baseline;
+mod ci;
+mod config;
 mod report;
 mod rules;
 mod scan_fs;

@@ -1,0 +1,346 @@
+//! Baselines: a versioned JSON file of findings a team has accepted, so that only new ones are
+//! reported. Owns the file format, reading and writing it, and the set operations (known, stale,
+//! prune, merge with first-seen dates kept). Entries are keyed by the finding's fingerprint of
+//! (rule, path, secret), never by a line or commit, and hold no secret: the rule id, the path,
+//! the redacted hint and the date the entry was first recorded. It does not decide when a
+//! baseline is read or written (see [`super::Settings::apply`]).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+
+use crate::finding::Finding;
+
+/// Version of the baseline file format; bumped on incompatible changes.
+pub const BASELINE_VERSION: u32 = 1;
+
+/// Errors reading or writing a baseline. Each names the file.
+#[derive(Debug, thiserror::Error)]
+pub enum BaselineError {
+    /// The file could not be read.
+    #[error("cannot read baseline {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not a baseline.
+    #[error("baseline {path}:{line}:{column}: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line of the problem.
+        line: usize,
+        /// 1-based column of the problem.
+        column: usize,
+        /// What is wrong.
+        message: String,
+    },
+    /// The file could not be written.
+    #[error("cannot write baseline {path}: {source}")]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// One accepted finding.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Entry {
+    /// The finding's fingerprint: a one-way hash of (rule, path, secret).
+    pub fingerprint: String,
+    /// The rule that found it.
+    pub rule_id: String,
+    /// The path, relative to the repository (config) root, `/`-separated.
+    pub path: String,
+    /// The redacted secret (its first 3 characters and `…`), for a reviewer.
+    pub hint: String,
+    /// UTC date (`YYYY-MM-DD`) the entry was first recorded; kept across rewrites.
+    pub first_seen: String,
+}
+
+/// The file as written.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BaselineFile {
+    version: u32,
+    tool: String,
+    entries: Vec<Entry>,
+}
+
+/// A set of accepted findings, by fingerprint.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Baseline {
+    entries: BTreeMap<String, Entry>,
+}
+
+impl Baseline {
+    /// Reads a baseline file.
+    pub fn load(path: &Path) -> Result<Baseline, BaselineError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| BaselineError::Read { path: path.to_path_buf(), source })?;
+        Baseline::parse(path, &text)
+    }
+
+    /// Reads a baseline file if it exists; an absent file is an empty baseline.
+    pub fn load_if_exists(path: &Path) -> Result<Baseline, BaselineError> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => Baseline::parse(path, &text),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Baseline::default()),
+            Err(source) => Err(BaselineError::Read { path: path.to_path_buf(), source }),
+        }
+    }
+
+    /// Parses baseline text; `path` names the source in errors.
+    pub fn parse(path: &Path, text: &str) -> Result<Baseline, BaselineError> {
+        let parse_err = |line, column, message| BaselineError::Parse {
+            path: path.to_path_buf(),
+            line,
+            column,
+            message,
+        };
+        let file: BaselineFile = serde_json::from_str(text)
+            .map_err(|e| parse_err(e.line(), e.column(), e.to_string()))?;
+        if file.version != BASELINE_VERSION {
+            return Err(parse_err(
+                1,
+                1,
+                format!(
+                    "version {} is not supported (this azleak reads version {BASELINE_VERSION})",
+                    file.version
+                ),
+            ));
+        }
+        let mut entries = BTreeMap::new();
+        for (index, entry) in file.entries.into_iter().enumerate() {
+            let line = line_of(text, &entry.fingerprint);
+            if entry.fingerprint.len() != 32
+                || !entry.fingerprint.bytes().all(|b| b.is_ascii_hexdigit())
+            {
+                return Err(parse_err(
+                    line,
+                    1,
+                    format!(
+                        "entry {index}: fingerprint {:?} is not 32 hex digits",
+                        entry.fingerprint
+                    ),
+                ));
+            }
+            if entries.insert(entry.fingerprint.clone(), entry).is_some() {
+                return Err(parse_err(line, 1, format!("entry {index}: duplicate fingerprint")));
+            }
+        }
+        Ok(Baseline { entries })
+    }
+
+    /// Number of entries.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether there are no entries.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The entries, in file order (path, rule, fingerprint).
+    pub fn entries(&self) -> impl Iterator<Item = &Entry> {
+        let mut sorted: Vec<&Entry> = self.entries.values().collect();
+        sorted.sort_by(|a, b| {
+            (&a.path, &a.rule_id, &a.fingerprint).cmp(&(&b.path, &b.rule_id, &b.fingerprint))
+        });
+        sorted.into_iter()
+    }
+
+    /// Whether a fingerprint is in the baseline.
+    pub fn contains(&self, fingerprint: &str) -> bool {
+        self.entries.contains_key(fingerprint)
+    }
+
+    /// Whether a finding is known: its (rule, path, secret) fingerprint is in the baseline.
+    pub fn is_known(&self, finding: &Finding) -> bool {
+        self.contains(&finding.fingerprint)
+    }
+
+    /// Entries not among `found` fingerprints, restricted to those `in_scope` (by entry).
+    pub fn stale<'a>(
+        &'a self,
+        found: &'a BTreeSet<String>,
+        in_scope: impl Fn(&Entry) -> bool + 'a,
+    ) -> impl Iterator<Item = &'a Entry> + 'a {
+        self.entries.values().filter(move |e| !found.contains(&e.fingerprint) && in_scope(e))
+    }
+
+    /// This baseline without the given fingerprints.
+    pub fn without(&self, fingerprints: &BTreeSet<String>) -> Baseline {
+        let entries = self
+            .entries
+            .iter()
+            .filter(|(fp, _)| !fingerprints.contains(*fp))
+            .map(|(fp, e)| (fp.clone(), e.clone()))
+            .collect();
+        Baseline { entries }
+    }
+
+    /// Adds the entries of `other` that `keep` selects and this baseline lacks.
+    pub fn keep_from(&mut self, other: &Baseline, keep: impl Fn(&Entry) -> bool) {
+        for (fp, entry) in &other.entries {
+            if keep(entry) && !self.entries.contains_key(fp) {
+                self.entries.insert(fp.clone(), entry.clone());
+            }
+        }
+    }
+
+    /// A baseline of the given findings (paths relative to the config root, as given by
+    /// `relative`), keeping the `first_seen` date of entries already in `previous` and giving
+    /// new ones `today`.
+    pub fn record<'a>(
+        findings: impl IntoIterator<Item = (&'a Finding, String)>,
+        previous: &Baseline,
+        today: &str,
+    ) -> Baseline {
+        let mut entries = BTreeMap::new();
+        for (f, relative) in findings {
+            let first_seen = previous
+                .entries
+                .get(&f.fingerprint)
+                .map_or_else(|| today.to_string(), |e| e.first_seen.clone());
+            entries.entry(f.fingerprint.clone()).or_insert_with(|| Entry {
+                fingerprint: f.fingerprint.clone(),
+                rule_id: f.rule_id.clone(),
+                path: relative,
+                hint: f.secret.redacted(),
+                first_seen,
+            });
+        }
+        Baseline { entries }
+    }
+
+    /// The file's text: pretty JSON, entries sorted, ending in a newline.
+    pub fn to_json(&self) -> String {
+        let file = BaselineFile {
+            version: BASELINE_VERSION,
+            tool: "azleak".into(),
+            entries: self.entries().cloned().collect(),
+        };
+        let mut text = serde_json::to_string_pretty(&file).expect("a baseline serializes");
+        text.push('\n');
+        text
+    }
+
+    /// Writes the file (through a temporary file in the same directory, then a rename).
+    pub fn write(&self, path: &Path) -> Result<(), BaselineError> {
+        let err = |source| BaselineError::Write { path: path.to_path_buf(), source };
+        let dir = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let mut tmp = tempfile_in(&dir).map_err(err)?;
+        tmp.1.write_all(self.to_json().as_bytes()).map_err(err)?;
+        tmp.1.sync_all().map_err(err)?;
+        drop(tmp.1);
+        std::fs::rename(&tmp.0, path).map_err(|e| {
+            let _ = std::fs::remove_file(&tmp.0);
+            err(e)
+        })
+    }
+}
+
+/// Creates a new, uniquely named temporary file in `dir`.
+fn tempfile_in(dir: &Path) -> std::io::Result<(PathBuf, std::fs::File)> {
+    let pid = std::process::id();
+    let mut n = 0u32;
+    loop {
+        let path = dir.join(format!(".azleak-baseline-{pid}-{n}.tmp"));
+        match std::fs::OpenOptions::new().write(true).create_new(true).open(&path) {
+            Ok(file) => return Ok((path, file)),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && n < 1000 => n += 1,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// 1-based line of the first occurrence of `needle` in `text` (1 if absent).
+fn line_of(text: &str, needle: &str) -> usize {
+    text.find(needle).map_or(1, |at| text[..at].matches('\n').count() + 1)
+}
+
+/// Today's date in UTC, `YYYY-MM-DD`.
+pub fn today_utc() -> String {
+    let secs = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    date_of_days((secs / 86_400) as i64)
+}
+
+/// The civil date of a count of days since 1970-01-01 (Howard Hinnant's algorithm).
+fn date_of_days(days: i64) -> String {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_are_civil() {
+        assert_eq!(date_of_days(0), "1970-01-01");
+        assert_eq!(date_of_days(11_016), "2000-02-29");
+        assert_eq!(date_of_days(20_000), "2024-10-04");
+        assert_eq!(today_utc().len(), 10);
+    }
+
+    #[test]
+    fn parse_rejects_bad_files_with_a_line() {
+        let p = Path::new("b.json");
+        let e =
+            Baseline::parse(p, "{\n \"version\": 1,\n \"tool\": \"azleak\",\n \"entries\": 3\n}")
+                .unwrap_err();
+        assert!(matches!(e, BaselineError::Parse { line: 4, .. }), "{e}");
+        let e =
+            Baseline::parse(p, r#"{"version": 2, "tool": "azleak", "entries": []}"#).unwrap_err();
+        assert!(e.to_string().contains("version 2"), "{e}");
+        let e = Baseline::parse(
+            p,
+            r#"{"version": 1, "tool": "azleak", "entries": [{"fingerprint": "xyz", "rule_id": "r", "path": "p", "hint": "h", "first_seen": "2020-01-01"}]}"#,
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("32 hex digits"), "{e}");
+    }
+
+    #[test]
+    fn round_trip_is_stable() {
+        let text = r#"{
+  "version": 1,
+  "tool": "azleak",
+  "entries": [
+    {
+      "fingerprint": "0123456789abcdef0123456789abcdef",
+      "rule_id": "r",
+      "path": "a/b.env",
+      "hint": "abc…",
+      "first_seen": "2020-01-01"
+    }
+  ]
+}
+"#;
+        let b = Baseline::parse(Path::new("b.json"), text).expect("parses");
+        assert_eq!(b.to_json(), text);
+    }
+}

@@ -1,0 +1,543 @@
+//! Settings: discovery of `azleak.toml` at the repository root, command-line overrides layered
+//! on top of it into one typed [`Settings`], and the filter stage every scanning command runs
+//! after detection ([`Settings::apply`]: confidence threshold → allowlists → inline allow →
+//! baseline, each counted in the [`Summary`](crate::scan::Summary)). The file's schema and
+//! parsing live in `file`, allowlists in [`allowlist`], baselines in [`baseline`]. It does not
+//! parse command lines (see `cli`) and writes no file but the baseline it is asked to.
+
+pub mod allowlist;
+pub mod baseline;
+mod file;
+
+use std::collections::BTreeSet;
+use std::path::{Component, Path, PathBuf};
+
+use crate::finding::{self, Confidence, Finding};
+use crate::report::ScanKind;
+use crate::rules::{RuleError, RuleSet};
+use crate::scan::ScanOutput;
+use crate::source::display_path;
+pub use allowlist::{Allowlist, AllowlistSyntax};
+pub use baseline::{Baseline, BaselineError};
+use file::line_of_value;
+pub use file::{ConfigFile, parse};
+
+/// Names of the config file looked for at the repository root, in this order.
+pub const CONFIG_FILE_NAMES: [&str; 2] = ["azleak.toml", ".azleak.toml"];
+
+/// Default maximum size of a scanned file: 100 MiB.
+pub const DEFAULT_MAX_FILE_SIZE: u64 = 100 << 20;
+
+/// The starter file written by `azleak init`. It parses to the defaults.
+pub const STARTER_CONFIG: &str = include_str!("starter.toml");
+
+/// Errors loading settings. Each names the file at fault, and for config files the line and key.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The config file could not be read.
+    #[error("cannot read config {}: {source}", .path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A key or value of the config file is wrong.
+    #[error("{}:{line}:{column}: {}{message}", .path.display(), key_prefix(.key))]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// The dotted key at fault (`allowlist.paths`), empty when the file is not TOML.
+        key: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// Both `azleak.toml` and `.azleak.toml` exist.
+    #[error("both {} and {} exist; keep one", .first.display(), .second.display())]
+    Ambiguous {
+        /// The first file.
+        first: PathBuf,
+        /// The second file.
+        second: PathBuf,
+    },
+    /// A rule file failed to load.
+    #[error(transparent)]
+    Rules(#[from] RuleError),
+    /// The baseline failed to load.
+    #[error(transparent)]
+    Baseline(#[from] BaselineError),
+    /// `--prune-baseline` on a scan that does not cover the whole repository.
+    #[error(
+        "--prune-baseline needs a scan of the whole repository (this one covers only part of it, \
+         so every entry outside it would look stale); run `azleak scan` at the repository root"
+    )]
+    PruneNeedsFullScan,
+}
+
+fn key_prefix(key: &str) -> String {
+    if key.is_empty() { String::new() } else { format!("key `{key}`: ") }
+}
+
+/// Where settings come from.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum ConfigSource {
+    /// `azleak.toml` or `.azleak.toml` at the repository root, if there is one.
+    #[default]
+    Discover,
+    /// This file (`--config FILE`).
+    File(PathBuf),
+    /// No file (`--no-config`).
+    Ignore,
+}
+
+/// What to do with a baseline file.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum BaselineMode {
+    /// No baseline.
+    #[default]
+    Off,
+    /// Report only findings not in the file (`--baseline FILE`); with `prune`, rewrite the file
+    /// without its stale entries (`--prune-baseline`).
+    Check {
+        /// The baseline file.
+        path: PathBuf,
+        /// Remove stale entries from the file.
+        prune: bool,
+    },
+    /// Record every current finding in the file and report none (`--write-baseline FILE`).
+    Write {
+        /// The baseline file.
+        path: PathBuf,
+    },
+}
+
+/// Command-line values that override the config file. `None` means "not given".
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    /// Which config file to read.
+    pub config: ConfigSource,
+    /// Extra rule files (`--rules`), loaded after the config file's.
+    pub rules: Vec<PathBuf>,
+    /// `--min-confidence`.
+    pub min_confidence: Option<Confidence>,
+    /// `--max-file-size`.
+    pub max_file_size: Option<u64>,
+    /// `--hidden` (true) or `--no-hidden` (false).
+    pub hidden: Option<bool>,
+    /// `--no-inline-allow`: report findings on `azleak:allow` lines too.
+    pub no_inline_allow: bool,
+    /// `--baseline`, `--prune-baseline`, `--write-baseline`.
+    pub baseline: BaselineMode,
+}
+
+/// How much of the repository a scan covered; decides which baseline entries can be stale.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Coverage {
+    /// The whole repository (a directory scan of its root, a full history scan).
+    Whole,
+    /// Only these root-relative paths and what lies under them.
+    Under(Vec<String>),
+    /// Some unknown part (standard input, a commit range, staged changes): nothing is stale.
+    Partial,
+}
+
+/// Validated settings: the config file with command-line overrides on top.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The repository root (absolute): path allowlists and baseline paths are relative to it.
+    pub root: PathBuf,
+    /// The config file read, if any.
+    pub config_path: Option<PathBuf>,
+    /// Extra rule files: the config file's (resolved against its directory), then `--rules`.
+    pub rules: Vec<PathBuf>,
+    /// Ids of rules not to run.
+    pub disabled_rules: Vec<String>,
+    /// The reporting threshold.
+    pub min_confidence: Confidence,
+    /// Files larger than this are skipped.
+    pub max_file_size: u64,
+    /// Scan hidden files and directories.
+    pub hidden: bool,
+    /// Path and secret allowlists.
+    pub allowlist: Allowlist,
+    /// Honour `azleak:allow` markers.
+    pub inline_allow: bool,
+    /// What to do with a baseline.
+    pub baseline_mode: BaselineMode,
+    /// How much of the repository the scan covers (set by the command; default `Partial`).
+    pub coverage: Coverage,
+    /// The loaded baseline (`Check`), or the existing file's entries (`Write`, for dates).
+    baseline: Baseline,
+    /// The config file's text, to point errors found after parsing at a line.
+    config_text: Option<String>,
+    cwd: PathBuf,
+}
+
+/// A baseline file to write after filtering.
+#[derive(Debug, Clone)]
+pub struct BaselineUpdate {
+    /// Where to write it.
+    pub path: PathBuf,
+    /// The new contents.
+    pub baseline: Baseline,
+    /// Entries dropped as stale (`--prune-baseline`).
+    pub pruned: usize,
+}
+
+impl Settings {
+    /// Loads settings for a scan of the repository at `root`: reads the config file chosen by
+    /// `overrides.config`, validates it, layers the overrides on top, and reads the baseline.
+    pub fn load(root: &Path, overrides: &Overrides) -> Result<Settings, ConfigError> {
+        let cwd = std::env::current_dir().unwrap_or_default();
+        let root = normalize(&cwd.join(root));
+        let config_path = match &overrides.config {
+            ConfigSource::Ignore => None,
+            ConfigSource::File(path) => Some(path.clone()),
+            // Shown relative to the current directory when it is under it.
+            ConfigSource::Discover => discover(&root)?.map(|p| match p.strip_prefix(&cwd) {
+                Ok(rest) => rest.to_path_buf(),
+                Err(_) => p,
+            }),
+        };
+        let (file, config_text) = match &config_path {
+            None => (ConfigFile::default(), None),
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|source| ConfigError::Read { path: path.clone(), source })?;
+                (parse(path, &text)?, Some(text))
+            }
+        };
+        let allowlist = Allowlist::compile(&file.allowlist, &root).map_err(|e| {
+            let (line, column) = line_of_value(config_text.as_deref().unwrap_or(""), &e.value);
+            ConfigError::Invalid {
+                path: config_path.clone().unwrap_or_default(),
+                line,
+                column,
+                key: e.key.to_string(),
+                message: format!("{:?}: {}", e.value, e.message),
+            }
+        })?;
+        let config_dir = config_path
+            .as_ref()
+            .and_then(|p| p.parent())
+            .map(|p| cwd.join(p))
+            .unwrap_or_else(|| root.clone());
+        let mut rules: Vec<PathBuf> = file.rules.iter().map(|p| config_dir.join(p)).collect();
+        rules.extend(overrides.rules.iter().cloned());
+        let baseline = match &overrides.baseline {
+            BaselineMode::Off => Baseline::default(),
+            BaselineMode::Check { path, .. } => Baseline::load(path)?,
+            BaselineMode::Write { path } => Baseline::load_if_exists(path)?,
+        };
+        Ok(Settings {
+            root,
+            config_path,
+            rules,
+            disabled_rules: file.disable_rules,
+            min_confidence: overrides
+                .min_confidence
+                .or(file.min_confidence)
+                .unwrap_or(Confidence::Medium),
+            max_file_size: overrides
+                .max_file_size
+                .or(file.max_file_size)
+                .unwrap_or(DEFAULT_MAX_FILE_SIZE),
+            hidden: overrides.hidden.or(file.scan_hidden).unwrap_or(true),
+            allowlist,
+            inline_allow: !overrides.no_inline_allow,
+            baseline_mode: overrides.baseline.clone(),
+            coverage: Coverage::Partial,
+            baseline,
+            config_text,
+            cwd,
+        })
+    }
+
+    /// The built-in rules plus the extra rule files, without the disabled ones. An unknown id in
+    /// `disable-rules` is an error naming its line.
+    pub fn load_rules(&self) -> Result<RuleSet, ConfigError> {
+        let mut rules = RuleSet::builtin()?;
+        rules.add_paths(&self.rules)?;
+        let unknown = rules.disable(&self.disabled_rules);
+        if let Some(id) = unknown.first() {
+            let (line, column) = line_of_value(self.config_text.as_deref().unwrap_or(""), id);
+            return Err(ConfigError::Invalid {
+                path: self.config_path.clone().unwrap_or_default(),
+                line,
+                column,
+                key: "disable-rules".into(),
+                message: format!("no rule has the id {id:?} (see `azleak rules list`)"),
+            });
+        }
+        Ok(rules)
+    }
+
+    /// Sets [`Settings::coverage`] for a directory scan of `roots` (as given on the command line).
+    pub fn cover_roots(&mut self, roots: &[PathBuf]) {
+        let mut under = Vec::new();
+        for root in roots {
+            let abs = normalize(&self.cwd.join(root));
+            match abs.strip_prefix(&self.root) {
+                Ok(rest) if rest.as_os_str().is_empty() => {
+                    self.coverage = Coverage::Whole;
+                    return;
+                }
+                Ok(rest) => under.push(display_path(rest)),
+                Err(_) => {}
+            }
+        }
+        self.coverage = Coverage::Under(under);
+    }
+
+    /// A finding's path relative to the repository root, `/`-separated. Paths of git scans
+    /// (history and staged) already are; file paths are resolved against the current directory.
+    /// A path outside the root, and standard input (`-`), are returned as given.
+    pub fn relative_path(&self, f: &Finding, kind: ScanKind) -> String {
+        if kind != ScanKind::Files || f.commit.is_some() || f.path == "-" {
+            return f.path.clone();
+        }
+        let abs = normalize(&self.cwd.join(&f.path));
+        if let Ok(rest) = abs.strip_prefix(&self.root) {
+            return display_path(rest);
+        }
+        // The root or the path may go through a symbolic link: compare canonical forms.
+        if let (Ok(a), Ok(r)) = (abs.canonicalize(), self.root.canonicalize()) {
+            if let Ok(rest) = a.strip_prefix(&r) {
+                return display_path(rest);
+            }
+        }
+        f.path.clone()
+    }
+
+    /// What a scan of this kind covered: staged changes never cover a whole file set.
+    fn coverage_of(&self, kind: ScanKind) -> &Coverage {
+        if kind == ScanKind::Staged { &Coverage::Partial } else { &self.coverage }
+    }
+
+    /// The filter stage, run once by every scanning command on a finished scan:
+    /// 1. fingerprints are recomputed over the root-relative path, so they do not depend on
+    ///    where azleak was run from;
+    /// 2. findings below `min_confidence` are dropped (`below_threshold`);
+    /// 3. findings in allowlisted paths or with allowlisted secrets (`allowlisted`);
+    /// 4. findings on `azleak:allow` lines, unless `--no-inline-allow` (`allowed_inline`);
+    /// 5. baseline: known findings are dropped (`in_baseline`) and entries not found again in
+    ///    the covered part of the repository are counted (`stale_baseline`); in write mode every
+    ///    remaining finding is recorded (with the existing file's entries outside the covered
+    ///    part kept) and none is reported.
+    ///
+    /// Returns the baseline file to write, if any.
+    pub fn apply(
+        &self,
+        output: &mut ScanOutput,
+        kind: ScanKind,
+    ) -> Result<Option<BaselineUpdate>, ConfigError> {
+        let summary = &mut output.summary;
+        let mut found = BTreeSet::new();
+        let mut kept: Vec<(Finding, String)> = Vec::new();
+        for mut f in std::mem::take(&mut output.findings) {
+            let relative = self.relative_path(&f, kind);
+            f.fingerprint = finding::fingerprint(&f.rule_id, &relative, f.secret.reveal());
+            found.insert(f.fingerprint.clone());
+            if f.confidence < self.min_confidence {
+                summary.below_threshold += 1;
+            } else if self.allowlist.allows(&relative, f.secret.reveal()).is_some() {
+                summary.allowlisted += 1;
+            } else if self.inline_allow && f.allowed_inline {
+                summary.allowed_inline += 1;
+            } else {
+                kept.push((f, relative));
+            }
+        }
+        let mut update = None;
+        match &self.baseline_mode {
+            BaselineMode::Off => {}
+            BaselineMode::Check { path, prune } => {
+                kept.retain(|(f, _)| {
+                    let known = self.baseline.is_known(f);
+                    summary.in_baseline += u64::from(known);
+                    !known
+                });
+                let coverage = self.coverage_of(kind);
+                let stale: BTreeSet<String> = self
+                    .baseline
+                    .stale(&found, |e| coverage.covers(&e.path))
+                    .map(|e| e.fingerprint.clone())
+                    .collect();
+                summary.stale_baseline = stale.len() as u64;
+                if *prune {
+                    if *coverage == Coverage::Partial {
+                        return Err(ConfigError::PruneNeedsFullScan);
+                    }
+                    update = Some(BaselineUpdate {
+                        path: path.clone(),
+                        baseline: self.baseline.without(&stale),
+                        pruned: stale.len(),
+                    });
+                }
+            }
+            BaselineMode::Write { path } => {
+                let mut baseline = Baseline::record(
+                    kept.iter().map(|(f, relative)| (f, relative.clone())),
+                    &self.baseline,
+                    &baseline::today_utc(),
+                );
+                // Entries of the existing file outside what this scan covered stay.
+                let coverage = self.coverage_of(kind);
+                baseline.keep_from(&self.baseline, |e| !coverage.covers(&e.path));
+                summary.in_baseline += kept.len() as u64;
+                kept.clear();
+                update = Some(BaselineUpdate { path: path.clone(), baseline, pruned: 0 });
+            }
+        }
+        output.findings = kept.into_iter().map(|(f, _)| f).collect();
+        Ok(update)
+    }
+}
+
+impl Coverage {
+    /// Whether a root-relative path lies in what the scan covered.
+    pub fn covers(&self, path: &str) -> bool {
+        match self {
+            Coverage::Whole => true,
+            Coverage::Under(prefixes) => prefixes.iter().any(|p| is_under(path, p)),
+            Coverage::Partial => false,
+        }
+    }
+}
+
+/// Whether a `/`-separated path is `prefix` or lies under it.
+fn is_under(path: &str, prefix: &str) -> bool {
+    path == prefix || path.strip_prefix(prefix).is_some_and(|rest| rest.starts_with('/'))
+}
+
+/// The repository root for a scan of `path`: the nearest directory at or above it that holds a
+/// `.git` or a config file (`azleak.toml`, `.azleak.toml`), else `path` itself if it is a
+/// directory, else the current directory.
+pub fn find_root(path: &Path) -> PathBuf {
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let abs = normalize(&cwd.join(path));
+    let dir = if abs.is_dir() {
+        abs.clone()
+    } else {
+        abs.parent().map(Path::to_path_buf).unwrap_or_default()
+    };
+    for ancestor in dir.ancestors() {
+        let marked = ancestor.join(".git").exists()
+            || CONFIG_FILE_NAMES.iter().any(|n| ancestor.join(n).is_file());
+        if marked {
+            return ancestor.to_path_buf();
+        }
+    }
+    if abs.is_dir() { abs } else { cwd }
+}
+
+/// The config file at a repository root, if any.
+pub fn discover(root: &Path) -> Result<Option<PathBuf>, ConfigError> {
+    let found: Vec<PathBuf> =
+        CONFIG_FILE_NAMES.iter().map(|n| root.join(n)).filter(|p| p.is_file()).collect();
+    match found.as_slice() {
+        [] => Ok(None),
+        [one] => Ok(Some(one.clone())),
+        [first, second, ..] => {
+            Err(ConfigError::Ambiguous { first: first.clone(), second: second.clone() })
+        }
+    }
+}
+
+/// Makes an absolute path lexically normal: no `.`, and `..` applied.
+fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_are_under_prefixes() {
+        assert!(is_under("src/a.rs", "src"));
+        assert!(is_under("src", "src"));
+        assert!(!is_under("srcx/a.rs", "src"));
+        assert_eq!(normalize(Path::new("/a/./b/../c")), PathBuf::from("/a/c"));
+    }
+
+    fn history_finding(path: &str, secret: &str, allowed_inline: bool) -> Finding {
+        Finding {
+            rule_id: "azure.entra.client-secret".into(),
+            confidence: Confidence::High,
+            path: path.into(),
+            line: 7,
+            column: 1,
+            end_column: 41,
+            secret: crate::finding::Secret::new(secret),
+            entropy: 4.0,
+            checksum: crate::finding::ChecksumStatus::Valid,
+            encoding: None,
+            fingerprint: String::new(),
+            line_hash: String::new(),
+            commit: Some(crate::finding::CommitInfo {
+                commit: "0123456789abcdef0123456789abcdef01234567".into(),
+                author_name: "A".into(),
+                author_email: "a@example.com".into(),
+                date: "2024-01-01T00:00:00+00:00".into(),
+                summary: "add config".into(),
+            }),
+            other_locations: Vec::new(),
+            allowed_inline,
+        }
+    }
+
+    #[test]
+    fn history_findings_are_known_by_rule_path_and_secret() {
+        let dir = std::env::temp_dir().join(format!("azleak-unit-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let base_path = dir.join("baseline.json");
+        let known = history_finding("conf/app.env", "known-secret-value", false);
+        let mut recorded = known.clone();
+        recorded.fingerprint =
+            finding::fingerprint(&known.rule_id, "conf/app.env", known.secret.reveal());
+        let previous = Baseline::record(
+            [(&recorded, "conf/app.env".to_string())],
+            &Baseline::default(),
+            "2020-01-01",
+        );
+        previous.write(&base_path).expect("write baseline");
+        let overrides = Overrides {
+            config: ConfigSource::Ignore,
+            baseline: BaselineMode::Check { path: base_path.clone(), prune: false },
+            ..Overrides::default()
+        };
+        let settings = Settings::load(&dir, &overrides).expect("settings");
+        let mut output = ScanOutput {
+            findings: vec![
+                known.clone(),
+                history_finding("other/app.env", "known-secret-value", false),
+                history_finding("conf/app.env", "new-secret-value", true),
+            ],
+            ..ScanOutput::default()
+        };
+        let update = settings.apply(&mut output, ScanKind::History).expect("applies");
+        assert!(update.is_none());
+        let left: Vec<&str> = output.findings.iter().map(|f| f.path.as_str()).collect();
+        assert_eq!(left, ["other/app.env"], "same secret elsewhere is new; inline-allowed dropped");
+        assert_eq!(output.summary.in_baseline, 1);
+        assert_eq!(output.summary.allowed_inline, 1);
+        assert_eq!(output.summary.stale_baseline, 0, "coverage unknown: nothing is stale");
+        std::fs::remove_dir_all(&dir).expect("clean up");
+    }
+}

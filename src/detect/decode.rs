@@ -1,0 +1,252 @@
+//! Secrets written in an encoding: percent-encoded (`%7E` for `~` in URLs and logs), JSON
+//! `\u007e` escapes, and base64 (Kubernetes `data:`, `.env` files stored encoded). The detector
+//! searches for a few trigger literals alongside the rules' keywords; around each trigger this
+//! module finds the encoded run, decodes it, and maps positions in the decoded text back to the
+//! original bytes. Rules then run on the decoded text as on any other.
+
+use std::sync::LazyLock;
+
+use base64::Engine;
+use base64::engine::DecodePaddingMode;
+use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
+use serde::{Deserialize, Serialize};
+
+/// How a secret was written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Encoding {
+    /// Percent-encoding (`%7E`).
+    Percent,
+    /// JSON `\uXXXX` escapes.
+    JsonEscape,
+    /// Standard base64.
+    Base64,
+}
+
+impl Encoding {
+    /// Short name used in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Encoding::Percent => "percent",
+            Encoding::JsonEscape => "json-escape",
+            Encoding::Base64 => "base64",
+        }
+    }
+}
+
+/// Markers of current and 7Q~ secrets, whose base64 forms are the base64 triggers.
+const MARKERS: [&[u8; 3]; 2] = [b"8Q~", b"7Q~"];
+
+/// The longest encoded run decoded around one trigger, in bytes each way.
+const MAX_REACH: usize = 2048;
+
+/// Every trigger literal with the encoding it signals.
+pub fn triggers() -> Vec<(Vec<u8>, Encoding)> {
+    let mut out = vec![
+        (b"%7E".to_vec(), Encoding::Percent),
+        (b"%7e".to_vec(), Encoding::Percent),
+        (b"\\u007e".to_vec(), Encoding::JsonEscape),
+        (b"\\u007E".to_vec(), Encoding::JsonEscape),
+    ];
+    for marker in MARKERS {
+        for signature in base64_signatures(marker) {
+            out.push((signature, Encoding::Base64));
+        }
+    }
+    out
+}
+
+/// The base64 characters that depend only on `literal`, for each of the 3 alignments it can
+/// have in the encoded data (the trick behind searching base64 for a known word).
+fn base64_signatures(literal: &[u8]) -> Vec<Vec<u8>> {
+    (0..3)
+        .map(|align| {
+            let mut bytes = vec![0u8; align];
+            bytes.extend_from_slice(literal);
+            bytes.resize(bytes.len().div_ceil(3) * 3 + 3, 0);
+            let encoded = base64::engine::general_purpose::STANDARD.encode(&bytes);
+            let (first_bit, end_bit) = (8 * align, 8 * (align + literal.len()));
+            let chars: Vec<u8> = (0..encoded.len())
+                .filter(|i| 6 * i >= first_bit && 6 * i + 6 <= end_bit)
+                .map(|i| encoded.as_bytes()[i])
+                .collect();
+            chars
+        })
+        .collect()
+}
+
+/// Text decoded from an encoded run, with the original offset of every decoded byte.
+pub struct Decoded {
+    /// The decoded bytes.
+    pub bytes: Vec<u8>,
+    /// For each decoded byte, the offset in the original buffer where its encoding starts; one
+    /// extra entry holds the end of the run.
+    pub origin: Vec<usize>,
+}
+
+impl Decoded {
+    /// Original span of the decoded span `start..end`.
+    pub fn original_span(&self, start: usize, end: usize) -> (usize, usize) {
+        (self.origin[start], self.origin[end])
+    }
+}
+
+fn is_url_run(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'~' | b'-' | b'%')
+}
+
+fn is_escape_run(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'~' | b'-' | b'\\')
+}
+
+fn is_base64_run(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=')
+}
+
+fn is_base64_body(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/')
+}
+
+/// The run of bytes around `at`, extending left while `left` holds and right while `right`
+/// holds, at most [`MAX_REACH`] bytes each way.
+fn run_around(
+    hay: &[u8],
+    at: usize,
+    left: fn(u8) -> bool,
+    right: fn(u8) -> bool,
+) -> (usize, usize) {
+    let floor = at.saturating_sub(MAX_REACH);
+    let mut start = at;
+    while start > floor && left(hay[start - 1]) {
+        start -= 1;
+    }
+    let ceiling = (at + MAX_REACH).min(hay.len());
+    let mut end = at;
+    while end < ceiling && right(hay[end]) {
+        end += 1;
+    }
+    (start, end)
+}
+
+/// The encoded run around a trigger at `at`, as a span of `hay`.
+pub fn run(hay: &[u8], at: usize, encoding: Encoding) -> (usize, usize) {
+    match encoding {
+        Encoding::Percent => run_around(hay, at, is_url_run, is_url_run),
+        Encoding::JsonEscape => run_around(hay, at, is_escape_run, is_escape_run),
+        // Padding ends a base64 string: `KEY_B64=...` must not pull `B64=` into the run.
+        Encoding::Base64 => run_around(hay, at, is_base64_body, is_base64_run),
+    }
+}
+
+/// Decodes `hay[start..end]`; `None` if it does not decode to anything new.
+pub fn decode(hay: &[u8], (start, end): (usize, usize), encoding: Encoding) -> Option<Decoded> {
+    match encoding {
+        Encoding::Percent => unescape(hay, start, end, b"%", 2),
+        Encoding::JsonEscape => unescape(hay, start, end, b"\\u", 4),
+        Encoding::Base64 => decode_base64(hay, start, end),
+    }
+}
+
+/// Replaces `PREFIX` + `digits` hex digits by the byte they encode (ASCII only).
+fn unescape(hay: &[u8], start: usize, end: usize, prefix: &[u8], digits: usize) -> Option<Decoded> {
+    let mut bytes = Vec::with_capacity(end - start);
+    let mut origin = Vec::with_capacity(end - start + 1);
+    let mut i = start;
+    let mut changed = false;
+    while i < end {
+        let escape = &hay[i..end];
+        if escape.starts_with(prefix) && escape.len() >= prefix.len() + digits {
+            let hex = &escape[prefix.len()..prefix.len() + digits];
+            if let Some(value) =
+                std::str::from_utf8(hex).ok().and_then(|h| u32::from_str_radix(h, 16).ok())
+            {
+                if value < 0x80 {
+                    bytes.push(value as u8);
+                    origin.push(i);
+                    i += prefix.len() + digits;
+                    changed = true;
+                    continue;
+                }
+            }
+        }
+        bytes.push(hay[i]);
+        origin.push(i);
+        i += 1;
+    }
+    origin.push(end);
+    changed.then_some(Decoded { bytes, origin })
+}
+
+static BASE64: LazyLock<GeneralPurpose> = LazyLock::new(|| {
+    GeneralPurpose::new(
+        &base64::alphabet::STANDARD,
+        GeneralPurposeConfig::new()
+            .with_decode_padding_mode(DecodePaddingMode::Indifferent)
+            .with_decode_allow_trailing_bits(true),
+    )
+});
+
+/// Decodes a base64 run; each decoded byte maps to the start of its 4-character group.
+fn decode_base64(hay: &[u8], start: usize, end: usize) -> Option<Decoded> {
+    let text = &hay[start..end];
+    let body_len = text.iter().position(|&b| b == b'=').unwrap_or(text.len());
+    let usable = body_len - body_len % 4 + if body_len % 4 >= 2 { body_len % 4 } else { 0 };
+    if usable < 8 {
+        return None;
+    }
+    let bytes = BASE64.decode(&text[..usable]).ok()?;
+    let mut origin: Vec<usize> = (0..bytes.len()).map(|i| start + (i / 3) * 4 + (i % 3)).collect();
+    origin.push(start + usable);
+    Some(Decoded { bytes, origin })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_signatures_cover_every_alignment() {
+        let sigs = base64_signatures(b"8Q~");
+        assert_eq!(sigs[0], b"OFF+");
+        for prefix in ["", "a", "ab", "abc", "abcd"] {
+            let text = format!("{prefix}zzz8Q~zzzz");
+            let encoded = base64::engine::general_purpose::STANDARD.encode(text);
+            assert!(
+                sigs.iter().any(|s| encoded.as_bytes().windows(s.len()).any(|w| w == s.as_slice())),
+                "{prefix:?}: {encoded}"
+            );
+        }
+    }
+
+    #[test]
+    fn percent_runs_decode_with_origins() {
+        let hay = b"secret=ab%7Ecd&x=1";
+        let span = run(hay, 9, Encoding::Percent);
+        assert_eq!(span, (7, 14));
+        let d = decode(hay, (7, 14), Encoding::Percent).expect("decodes");
+        assert_eq!(d.bytes, b"ab~cd");
+        assert_eq!(d.original_span(2, 3), (9, 12));
+        assert_eq!(d.original_span(0, 5), (7, 14));
+    }
+
+    #[test]
+    fn json_escapes_decode() {
+        let hay = br#""abc8Q\u007edef""#;
+        let d = decode(hay, (1, hay.len() - 1), Encoding::JsonEscape).expect("decodes");
+        assert_eq!(d.bytes, b"abc8Q~def");
+    }
+
+    #[test]
+    fn base64_run_stops_at_an_assignment() {
+        let hay = b"SECRET_B64=cG5ROFF+Q2hv==\n";
+        assert_eq!(run(hay, 15, Encoding::Base64), (11, 25));
+    }
+
+    #[test]
+    fn base64_decodes_with_or_without_padding() {
+        let encoded = base64::engine::general_purpose::STANDARD.encode("hello world!?");
+        let d = decode(encoded.as_bytes(), (0, encoded.len()), Encoding::Base64).expect("decodes");
+        assert_eq!(d.bytes, b"hello world!?");
+        assert_eq!(*d.origin.last().expect("end"), encoded.trim_end_matches('=').len());
+    }
+}
