@@ -1,5 +1,6 @@
 //! GitHub Actions workflow commands: one `::error`/`::warning`/`::notice` per finding, so
-//! findings annotate the pull request. Messages carry the redacted hint, never the secret.
+//! findings annotate the pull request. Messages carry the redacted hint, never the secret,
+//! unless `--show-secrets` was given.
 
 use std::io::{self, Write};
 
@@ -32,7 +33,7 @@ impl Reporter for GithubReporter {
             let mut message = format!(
                 "{name} ({} confidence, hint {}). Rotate it: Microsoft Entra ID > App registrations > Certificates & secrets; then keep it in Key Vault.",
                 f.confidence,
-                f.secret.redacted()
+                f.secret.display(report.options.show_secrets)
             );
             if let Some(c) = &f.commit {
                 message.push_str(&format!(
