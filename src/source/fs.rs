@@ -9,7 +9,7 @@ use std::sync::mpsc;
 use ignore::overrides::OverrideBuilder;
 use ignore::{WalkBuilder, WalkState};
 
-use super::{ScanError, SkipReason, Skipped, display_path, is_binary};
+use super::{BINARY_PROBE, ScanError, SkipReason, Skipped, display_path, is_binary};
 
 /// How to walk.
 #[derive(Debug, Clone)]
@@ -114,41 +114,74 @@ where
         .threads(options.threads)
         .filter_entry(|entry| entry.file_name() != ".git");
     let walker = builder.build_parallel();
-    let (tx, rx) = mpsc::channel::<Event<T>>();
+    let (tx, rx) = mpsc::channel::<Vec<Event<T>>>();
     std::thread::scope(|scope| {
         scope.spawn(|| {
             walker.run(|| {
-                let tx = tx.clone();
+                let mut batch = Batch { events: Vec::new(), tx: tx.clone() };
                 let mut state = init();
+                let mut buffer = Vec::new();
                 let scan = &scan;
                 Box::new(move |entry| {
                     let event = match entry {
-                        Ok(entry) => visit(&entry, options.max_file_size, |path, bytes| {
-                            scan(&mut state, path, bytes)
-                        }),
+                        Ok(entry) => {
+                            visit(&entry, options.max_file_size, &mut buffer, |path, bytes| {
+                                scan(&mut state, path, bytes)
+                            })
+                        }
                         Err(err) => Some(walk_error(err)),
                     };
-                    if let Some(event) = event {
-                        if tx.send(event).is_err() {
-                            return WalkState::Quit;
-                        }
+                    match event.map(|e| batch.push(e)) {
+                        Some(false) => WalkState::Quit,
+                        _ => WalkState::Continue,
                     }
-                    WalkState::Continue
                 })
             });
             drop(tx);
         });
-        for event in rx {
-            sink(event);
+        for events in rx {
+            for event in events {
+                sink(event);
+            }
         }
     });
     Ok(())
+}
+
+/// A worker's events, sent to the collecting thread in batches (one channel message per file
+/// costs more than scanning a small file) and when the worker ends.
+struct Batch<T> {
+    events: Vec<Event<T>>,
+    tx: mpsc::Sender<Vec<Event<T>>>,
+}
+
+impl<T> Batch<T> {
+    const SIZE: usize = 256;
+
+    /// Adds an event; false if the receiver has gone.
+    fn push(&mut self, event: Event<T>) -> bool {
+        self.events.push(event);
+        self.events.len() < Self::SIZE || self.flush()
+    }
+
+    fn flush(&mut self) -> bool {
+        self.tx.send(std::mem::take(&mut self.events)).is_ok()
+    }
+}
+
+impl<T> Drop for Batch<T> {
+    fn drop(&mut self) {
+        if !self.events.is_empty() {
+            self.flush();
+        }
+    }
 }
 
 /// Reads one walk entry and scans it, or says why not.
 fn visit<T>(
     entry: &ignore::DirEntry,
     max_file_size: u64,
+    buffer: &mut Vec<u8>,
     scan: impl FnOnce(&str, &[u8]) -> T,
 ) -> Option<Event<T>> {
     let path = display_path(entry.path());
@@ -166,27 +199,56 @@ fn visit<T>(
     let error = |e: std::io::Error| {
         Some(Event::Error(ScanError { path: path.clone(), message: e.to_string() }))
     };
-    let size = match entry.metadata() {
-        Ok(m) => m.len(),
-        Err(e) => {
-            return Some(Event::Error(ScanError { path: path.clone(), message: e.to_string() }));
+    match read_text(entry.path(), max_file_size, buffer) {
+        Ok(Read::Text) => {}
+        Ok(Read::Binary) => {
+            return Some(Event::Skipped(Skipped { path, reason: SkipReason::Binary }));
         }
-    };
-    if size > max_file_size {
-        return Some(Event::Skipped(Skipped { path, reason: SkipReason::TooLarge }));
-    }
-    let bytes = match std::fs::read(entry.path()) {
-        Ok(b) => b,
+        Ok(Read::TooLarge) => {
+            return Some(Event::Skipped(Skipped { path, reason: SkipReason::TooLarge }));
+        }
         Err(e) => return error(e),
-    };
-    if bytes.len() as u64 > max_file_size {
-        return Some(Event::Skipped(Skipped { path, reason: SkipReason::TooLarge }));
     }
-    if is_binary(&bytes) {
-        return Some(Event::Skipped(Skipped { path, reason: SkipReason::Binary }));
-    }
-    let result = scan(&path, &bytes);
+    let bytes = buffer.as_slice();
+    let result = scan(&path, bytes);
     Some(Event::Scanned { bytes: bytes.len() as u64, result })
+}
+
+/// What [`read_text`] found.
+enum Read {
+    /// The buffer holds the whole file.
+    Text,
+    /// A NUL byte in the first 8 KiB; the rest was not read.
+    Binary,
+    /// The file is larger than the size limit.
+    TooLarge,
+}
+
+/// Reads a file into `buffer` (reused across files), stopping after the first 8 KiB when they
+/// hold a NUL byte, so binary files cost one small read.
+fn read_text(
+    path: &std::path::Path,
+    max_file_size: u64,
+    buffer: &mut Vec<u8>,
+) -> std::io::Result<Read> {
+    use std::io::Read as _;
+    buffer.clear();
+    let mut file = std::fs::File::open(path)?;
+    if file.metadata()?.len() > max_file_size {
+        return Ok(Read::TooLarge);
+    }
+    (&mut file).take(BINARY_PROBE as u64).read_to_end(buffer)?;
+    if is_binary(buffer) {
+        return Ok(Read::Binary);
+    }
+    if buffer.len() == BINARY_PROBE {
+        file.take(max_file_size.saturating_sub(BINARY_PROBE as u64).saturating_add(1))
+            .read_to_end(buffer)?;
+    }
+    if buffer.len() as u64 > max_file_size {
+        return Ok(Read::TooLarge);
+    }
+    Ok(Read::Text)
 }
 
 /// Converts a walker error into a skip (symlink loops) or an error naming the path.
