@@ -33,6 +33,11 @@ pub struct Summary {
     pub in_baseline: u64,
     /// Baseline entries that were not found again.
     pub stale_baseline: u64,
+    /// Commits walked (history scans; 0 for other scans).
+    pub commits: u64,
+    /// The repository is a shallow clone: commits before its boundary are absent, so secrets
+    /// from there are attributed to the oldest commit present (history scans).
+    pub shallow: bool,
     /// Wall time of the scan.
     #[serde(serialize_with = "as_secs")]
     pub elapsed: Duration,

@@ -119,7 +119,7 @@ impl Detector {
             }
             scratch.windows[index] = windows;
         }
-        out.sort_by(|a, b| (a.start, a.rule, a.end).cmp(&(b.start, b.rule, b.end)));
+        out.sort_by_key(|a| (a.start, a.rule, a.end));
         out.dedup_by(|a, b| (a.start, a.end, a.rule) == (b.start, b.end, b.rule));
         out
     }

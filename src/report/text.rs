@@ -126,7 +126,13 @@ fn write_summary(w: &mut dyn Write, paint: &Paint, report: &Report<'_>) -> io::R
         .map(|(reason, n)| format!("{n} {reason}"))
         .collect::<Vec<_>>()
         .join(", ");
-    let mut parts = vec![
+    let mut parts = Vec::new();
+    if report.options.kind == super::ScanKind::History {
+        let commits = if s.commits == 1 { "commit" } else { "commits" };
+        let shallow = if s.shallow { " (shallow clone: history before it is absent)" } else { "" };
+        parts.push(format!("{} {commits}{shallow}", s.commits));
+    }
+    parts.extend([
         format!(
             "{} {} scanned ({})",
             s.files,
@@ -143,7 +149,7 @@ fn write_summary(w: &mut dyn Write, paint: &Paint, report: &Report<'_>) -> io::R
             report.findings.len(),
             if report.findings.len() == 1 { "finding" } else { "findings" }
         ),
-    ];
+    ]);
     if s.below_threshold > 0 {
         parts.push(format!(
             "{} below --min-confidence {}",
