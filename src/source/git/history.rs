@@ -16,6 +16,8 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc;
 use std::time::Instant;
 
 use git2::{ObjectType, Oid, Repository, RevparseMode, Sort, Tree};
@@ -87,7 +89,11 @@ pub fn scan_history(
     let started = Instant::now();
     let repo = open(repo_path)?;
     let mut walk = Walk::default();
-    walk_commits(&repo, repo_path, options.range.as_deref(), &mut walk, progress)?;
+    let threads = match options.threads {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        n => n,
+    };
+    walk_commits(&repo, repo_path, options.range.as_deref(), threads, &mut walk, progress)?;
 
     // Unique blobs, with every (path, commit) where they first appeared, oldest first.
     let mut occurrences: HashMap<Oid, Vec<(u32, u32)>> = HashMap::new();
@@ -168,6 +174,7 @@ fn walk_commits(
     repo: &Repository,
     repo_path: &Path,
     range: Option<&str>,
+    threads: usize,
     walk: &mut Walk,
     progress: &dyn Progress,
 ) -> Result<(), GitError> {
@@ -194,24 +201,184 @@ fn walk_commits(
         }
         Some(spec) => push_range(repo, repo_path, spec, &mut revwalk)?,
     }
-    let empty = repo.treebuilder(None).and_then(|b| b.write()).and_then(|id| repo.find_tree(id));
-    let empty = empty.map_err(repo_error(repo_path, "cannot make the empty tree"))?;
     for item in revwalk {
-        let oid = match item {
-            Ok(oid) => oid,
+        match item {
+            Ok(oid) => walk.commits.push(oid),
             Err(e) => {
-                walk.errors.push(ScanError { path: "commit walk".into(), message: e.to_string() });
-                continue;
+                walk.errors.push(ScanError { path: "commit walk".into(), message: e.to_string() })
             }
-        };
-        progress.commit();
-        let index = walk.commits.len() as u32;
-        walk.commits.push(oid);
-        if let Err(e) = walk_commit(repo, oid, index, &empty, walk) {
-            walk.errors.push(ScanError { path: format!("commit {oid}"), message: e.to_string() });
         }
     }
+    diff_commits(repo, threads, walk, progress);
     Ok(())
+}
+
+/// Commits diffed per unit of work handed to a thread.
+const BLOCK: usize = 64;
+
+/// What one commit's tree has that its first parent's lacks.
+struct CommitDiff {
+    changes: Vec<Change>,
+    /// A merge: changes may have come from another parent.
+    merge: bool,
+    errors: Vec<ScanError>,
+}
+
+/// Diffs every commit against its first parent on worker threads (each with its own repository
+/// handle), and records the changes on this thread, block by block in topological order, so the
+/// first commit recorded for a pair is the earliest. Memory holds a few blocks at a time.
+fn diff_commits(repo: &Repository, threads: usize, walk: &mut Walk, progress: &dyn Progress) {
+    let commits = std::mem::take(&mut walk.commits);
+    let blocks = commits.len().div_ceil(BLOCK);
+    let next = AtomicUsize::new(0);
+    let git_dir = repo.path().to_path_buf();
+    let (tx, rx) = mpsc::channel::<(usize, Vec<CommitDiff>)>();
+    std::thread::scope(|scope| {
+        for _ in 0..threads.max(1) {
+            let (tx, next, commits, git_dir) = (tx.clone(), &next, &commits, &git_dir);
+            scope.spawn(move || {
+                let worker = Repository::open(git_dir);
+                let mut trees = TreeCache::default();
+                loop {
+                    let block = next.fetch_add(1, Ordering::Relaxed);
+                    if block >= blocks {
+                        break;
+                    }
+                    let oids = &commits[block * BLOCK..((block + 1) * BLOCK).min(commits.len())];
+                    let diffs = oids
+                        .iter()
+                        .map(|&oid| match &worker {
+                            Ok(r) => diff_commit(r, oid, &mut trees),
+                            Err(e) => CommitDiff {
+                                changes: Vec::new(),
+                                merge: false,
+                                errors: vec![ScanError {
+                                    path: format!("commit {oid}"),
+                                    message: e.to_string(),
+                                }],
+                            },
+                        })
+                        .collect();
+                    if tx.send((block, diffs)).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(tx);
+        let mut pending = BTreeMap::new();
+        let mut expected = 0;
+        for (block, diffs) in rx {
+            pending.insert(block, diffs);
+            while let Some(diffs) = pending.remove(&expected) {
+                for (i, diff) in diffs.into_iter().enumerate() {
+                    let index = expected * BLOCK + i;
+                    progress.commit();
+                    record(repo, commits[index], index as u32, diff, walk);
+                }
+                expected += 1;
+            }
+        }
+    });
+    walk.commits = commits;
+}
+
+/// Trees read recently by one worker: a commit's trees are mostly its child's parent trees, and
+/// libgit2's own object cache is off. Emptied when it grows past a bound.
+#[derive(Default)]
+struct TreeCache<'r> {
+    trees: HashMap<Oid, Tree<'r>>,
+}
+
+impl<'r> TreeCache<'r> {
+    const MAX: usize = 4096;
+
+    fn get(&mut self, repo: &'r Repository, oid: Oid) -> Result<Tree<'r>, git2::Error> {
+        if let Some(tree) = self.trees.get(&oid) {
+            return Ok(tree.clone());
+        }
+        let tree = repo.find_tree(oid)?;
+        if self.trees.len() >= Self::MAX {
+            self.trees.clear();
+        }
+        self.trees.insert(oid, tree.clone());
+        Ok(tree)
+    }
+}
+
+/// Diffs one commit's tree against its first parent's (or the empty tree).
+fn diff_commit<'r>(repo: &'r Repository, oid: Oid, trees: &mut TreeCache<'r>) -> CommitDiff {
+    let mut diff = CommitDiff { changes: Vec::new(), merge: false, errors: Vec::new() };
+    let roots = repo.find_commit(oid).and_then(|commit| {
+        diff.merge = commit.parent_count() > 1;
+        let parent = match commit.parent_count() {
+            0 => None,
+            _ => Some(trees.get(repo, commit.parent(0)?.tree_id())?),
+        };
+        Ok((trees.get(repo, commit.tree_id())?, parent))
+    });
+    match roots {
+        Ok((tree, parent)) => {
+            let mut path = Vec::new();
+            diff_trees(
+                repo,
+                trees,
+                parent.as_ref(),
+                &tree,
+                &mut path,
+                &mut diff.changes,
+                &mut diff.errors,
+                oid,
+            );
+        }
+        Err(e) => {
+            diff.errors.push(ScanError { path: format!("commit {oid}"), message: e.to_string() })
+        }
+    }
+    diff
+}
+
+/// Records the pairs a commit's diff found that no earlier commit had.
+fn record(repo: &Repository, oid: Oid, index: u32, diff: CommitDiff, walk: &mut Walk) {
+    walk.errors.extend(diff.errors);
+    // Other parents' trees, read only if a merge brings a pair not seen yet.
+    let mut others: Option<Vec<Tree<'_>>> = None;
+    for change in diff.changes {
+        let path = walk.path_id(&change.path);
+        if change.submodule {
+            walk.submodules.insert(path);
+            continue;
+        }
+        if walk.first_seen.contains_key(&(change.blob, path)) {
+            continue;
+        }
+        // Not seen before: new in this commit (for a merge, if no other parent has it either:
+        // a conflict resolution), or, in a range, inherited from a parent outside the range.
+        let inherited = diff.merge && {
+            let trees =
+                others.get_or_insert_with(|| other_parent_trees(repo, oid, &mut walk.errors));
+            trees.iter().any(|t| {
+                t.get_path(Path::new(&walk.paths[path as usize]))
+                    .is_ok_and(|e| e.id() == change.blob)
+            })
+        };
+        walk.first_seen.insert((change.blob, path), if inherited { OUTSIDE } else { index });
+    }
+}
+
+/// The trees of a merge's parents after the first.
+fn other_parent_trees<'r>(
+    repo: &'r Repository,
+    oid: Oid,
+    errors: &mut Vec<ScanError>,
+) -> Vec<Tree<'r>> {
+    let trees = repo.find_commit(oid).and_then(|commit| {
+        (1..commit.parent_count()).map(|i| commit.parent(i)?.tree()).collect::<Result<Vec<_>, _>>()
+    });
+    trees.unwrap_or_else(|e| {
+        errors.push(ScanError { path: format!("commit {oid}"), message: e.to_string() });
+        Vec::new()
+    })
 }
 
 /// Sets up the walk of `--range`: `A..B`, or a single revision and its ancestors.
@@ -249,43 +416,6 @@ fn push_range(
     Ok(())
 }
 
-/// Records the pairs of one commit's tree that its first parent's tree does not have.
-fn walk_commit(
-    repo: &Repository,
-    oid: Oid,
-    index: u32,
-    empty: &Tree<'_>,
-    walk: &mut Walk,
-) -> Result<(), git2::Error> {
-    let commit = repo.find_commit(oid)?;
-    let tree = commit.tree()?;
-    let parent_trees = (0..commit.parent_count())
-        .map(|i| commit.parent(i).and_then(|p| p.tree()))
-        .collect::<Result<Vec<_>, _>>()?;
-    let base = parent_trees.first().unwrap_or(empty);
-    let mut changes = Vec::new();
-    let mut path = Vec::new();
-    diff_trees(repo, Some(base), &tree, &mut path, &mut changes, &mut walk.errors, oid);
-    for change in changes {
-        let path = walk.path_id(&change.path);
-        if change.submodule {
-            walk.submodules.insert(path);
-            continue;
-        }
-        if walk.first_seen.contains_key(&(change.blob, path)) {
-            continue;
-        }
-        // Not seen before: either new in this commit (also for a merge, if no parent has it) or,
-        // in a range, inherited from a parent outside the range.
-        // The first parent lacks it (that is how the diff found it); ask the others.
-        let inherited = parent_trees.iter().skip(1).any(|t| {
-            t.get_path(Path::new(&walk.paths[path as usize])).is_ok_and(|e| e.id() == change.blob)
-        });
-        walk.first_seen.insert((change.blob, path), if inherited { OUTSIDE } else { index });
-    }
-    Ok(())
-}
-
 /// A blob (or gitlink) that differs between two trees.
 struct Change {
     blob: Oid,
@@ -296,10 +426,12 @@ struct Change {
 /// Collects the blobs and gitlinks of `new` that `old` lacks or has with another id, comparing
 /// ids only (no content is read) and skipping identical subtrees. Unreadable subtrees are
 /// reported and skipped.
-fn diff_trees(
-    repo: &Repository,
-    old: Option<&Tree<'_>>,
-    new: &Tree<'_>,
+#[allow(clippy::too_many_arguments)]
+fn diff_trees<'r>(
+    repo: &'r Repository,
+    trees: &mut TreeCache<'r>,
+    old: Option<&Tree<'r>>,
+    new: &Tree<'r>,
     path: &mut Vec<u8>,
     changes: &mut Vec<Change>,
     errors: &mut Vec<ScanError>,
@@ -320,11 +452,18 @@ fn diff_trees(
             Some(ObjectType::Tree) => {
                 let old_sub = before
                     .filter(|b| b.kind() == Some(ObjectType::Tree))
-                    .and_then(|b| repo.find_tree(b.id()).ok());
-                match repo.find_tree(entry.id()) {
-                    Ok(sub) => {
-                        diff_trees(repo, old_sub.as_ref(), &sub, path, changes, errors, commit)
-                    }
+                    .and_then(|b| trees.get(repo, b.id()).ok());
+                match trees.get(repo, entry.id()) {
+                    Ok(sub) => diff_trees(
+                        repo,
+                        trees,
+                        old_sub.as_ref(),
+                        &sub,
+                        path,
+                        changes,
+                        errors,
+                        commit,
+                    ),
                     Err(e) => errors.push(ScanError {
                         path: format!("tree {} ({}:{})", entry.id(), short(commit), lossy(path)),
                         message: e.to_string(),

@@ -79,8 +79,21 @@ pub struct NoProgress;
 
 impl Progress for NoProgress {}
 
+/// Process-wide libgit2 settings for scanning, applied once: objects are not re-hashed on every
+/// read (`git cat-file` does not either; a corrupt object still fails to inflate or parse), and
+/// libgit2's object cache is off, since a history scan reads each tree and blob about once and
+/// the cache (up to 256 MiB by default) would make memory grow with the history.
+pub fn configure_libgit2() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        git2::opts::strict_hash_verification(false);
+        git2::opts::enable_caching(false);
+    });
+}
+
 /// Opens the repository containing `path` (searching parent directories, like git).
 pub(crate) fn open(path: &Path) -> Result<Repository, GitError> {
+    configure_libgit2();
     Repository::open_ext(path, git2::RepositoryOpenFlags::empty(), std::iter::empty::<&str>())
         .map_err(|source| GitError::Open { path: super::display_path(path), source })
 }
