@@ -2,4 +2,5 @@
 //! library) on real files in temporary directories.
 
 mod rules;
+mod scan_git;
 mod util;
