@@ -49,6 +49,7 @@ impl Bar {
             if let Ok(style) = ProgressStyle::with_template("{spinner} walking commits: {pos}") {
                 bar.set_style(style);
             }
+            bar.enable_steady_tick(std::time::Duration::from_millis(120));
             bar
         } else {
             ProgressBar::hidden()
@@ -64,14 +65,15 @@ impl Progress for Bar {
 
     fn blobs(&self, total: u64) {
         let commits = self.bar.position();
+        self.bar.set_prefix(commits.to_string());
+        self.bar.set_message(human_bytes(0));
+        self.bar.set_length(total);
+        self.bar.set_position(0);
         if let Ok(style) = ProgressStyle::with_template(
-            "{prefix} commits, blobs {bar:30} {pos}/{len} ({msg}) {elapsed_precise} ETA {eta}",
+            "{prefix} commits, {bar:20} {pos}/{len} blobs, {msg}, ETA {eta}",
         ) {
             self.bar.set_style(style);
         }
-        self.bar.set_prefix(commits.to_string());
-        self.bar.set_position(0);
-        self.bar.set_length(total);
     }
 
     fn blob(&self, bytes: u64) {

@@ -288,6 +288,8 @@ fn diff_commits(repo: &Repository, threads: usize, walk: &mut Walk, progress: &d
 #[derive(Default)]
 struct TreeCache<'r> {
     trees: HashMap<Oid, Tree<'r>>,
+    /// Root tree id of commits diffed recently, so a parent commit need not be read again.
+    roots: HashMap<Oid, Oid>,
 }
 
 impl<'r> TreeCache<'r> {
@@ -300,6 +302,7 @@ impl<'r> TreeCache<'r> {
         let tree = repo.find_tree(oid)?;
         if self.trees.len() >= Self::MAX {
             self.trees.clear();
+            self.roots.clear();
         }
         self.trees.insert(oid, tree.clone());
         Ok(tree)
@@ -311,9 +314,17 @@ fn diff_commit<'r>(repo: &'r Repository, oid: Oid, trees: &mut TreeCache<'r>) ->
     let mut diff = CommitDiff { changes: Vec::new(), merge: false, errors: Vec::new() };
     let roots = repo.find_commit(oid).and_then(|commit| {
         diff.merge = commit.parent_count() > 1;
+        trees.roots.insert(oid, commit.tree_id());
         let parent = match commit.parent_count() {
             0 => None,
-            _ => Some(trees.get(repo, commit.parent(0)?.tree_id())?),
+            _ => {
+                let parent = commit.parent_id(0)?;
+                let root = match trees.roots.get(&parent) {
+                    Some(root) => *root,
+                    None => commit.parent(0)?.tree_id(),
+                };
+                Some(trees.get(repo, root)?)
+            }
         };
         Ok((trees.get(repo, commit.tree_id())?, parent))
     });
