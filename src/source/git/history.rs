@@ -52,8 +52,9 @@ struct Walk {
     /// Interned paths.
     paths: Vec<String>,
     path_ids: HashMap<Vec<u8>, u32>,
-    /// (blob, path) → index of the first commit whose tree has it ([`OUTSIDE`] if inherited).
-    first_seen: HashMap<(Oid, u32), u32>,
+    /// Blob → (path, index of the first commit whose tree has the blob at that path), in walk
+    /// order; the commit is [`OUTSIDE`] if a range inherited the pair.
+    first_seen: HashMap<Oid, Vec<(u32, u32)>>,
     /// Gitlinks (submodules) met, by path id.
     submodules: HashSet<u32>,
     errors: Vec<ScanError>,
@@ -96,16 +97,14 @@ pub fn scan_history(
     walk_commits(&repo, repo_path, options.range.as_deref(), threads, &mut walk, progress)?;
 
     // Unique blobs, with every (path, commit) where they first appeared, oldest first.
-    let mut occurrences: HashMap<Oid, Vec<(u32, u32)>> = HashMap::new();
-    for (&(blob, path), &commit) in &walk.first_seen {
-        if commit != OUTSIDE {
-            occurrences.entry(blob).or_default().push((path, commit));
-        }
-    }
-    let mut blobs: Vec<(Oid, Vec<(u32, u32)>)> = occurrences.into_iter().collect();
-    for (_, occ) in &mut blobs {
-        occ.sort_by_key(|&(path, commit)| (commit, path));
-    }
+    let mut blobs: Vec<(Oid, Vec<(u32, u32)>)> = std::mem::take(&mut walk.first_seen)
+        .into_iter()
+        .filter_map(|(blob, mut occ)| {
+            occ.retain(|&(_, commit)| commit != OUTSIDE);
+            occ.sort_by_key(|&(path, commit)| (commit, path));
+            (!occ.is_empty()).then_some((blob, occ))
+        })
+        .collect();
     // Oldest first: neighbouring blobs share delta bases in the pack.
     blobs.sort_by_key(|(oid, occ)| (occ[0].1, *oid));
     progress.blobs(blobs.len() as u64);
@@ -293,7 +292,7 @@ struct TreeCache<'r> {
 }
 
 impl<'r> TreeCache<'r> {
-    const MAX: usize = 4096;
+    const MAX: usize = 512;
 
     fn get(&mut self, repo: &'r Repository, oid: Oid) -> Result<Tree<'r>, git2::Error> {
         if let Some(tree) = self.trees.get(&oid) {
@@ -360,7 +359,8 @@ fn record(repo: &Repository, oid: Oid, index: u32, diff: CommitDiff, walk: &mut 
             walk.submodules.insert(path);
             continue;
         }
-        if walk.first_seen.contains_key(&(change.blob, path)) {
+        let seen = walk.first_seen.get(&change.blob);
+        if seen.is_some_and(|occ| occ.iter().any(|&(p, _)| p == path)) {
             continue;
         }
         // Not seen before: new in this commit (for a merge, if no other parent has it either:
@@ -373,7 +373,8 @@ fn record(repo: &Repository, oid: Oid, index: u32, diff: CommitDiff, walk: &mut 
                     .is_ok_and(|e| e.id() == change.blob)
             })
         };
-        walk.first_seen.insert((change.blob, path), if inherited { OUTSIDE } else { index });
+        let commit = if inherited { OUTSIDE } else { index };
+        walk.first_seen.entry(change.blob).or_default().push((path, commit));
     }
 }
 

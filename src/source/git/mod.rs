@@ -79,15 +79,27 @@ pub struct NoProgress;
 
 impl Progress for NoProgress {}
 
-/// Process-wide libgit2 settings for scanning, applied once: objects are not re-hashed on every
-/// read (`git cat-file` does not either; a corrupt object still fails to inflate or parse), and
-/// libgit2's object cache is off, since a history scan reads each tree and blob about once and
-/// the cache (up to 256 MiB by default) would make memory grow with the history.
+/// Process-wide libgit2 settings for scanning, applied once by the first scan:
+/// - objects are not re-hashed on every read (`git cat-file` does not either; a corrupt object
+///   still fails to inflate or parse);
+/// - libgit2's object cache is off: a history scan reads each tree and blob about once, and the
+///   cache (up to 256 MiB) would make memory grow with the history;
+/// - pack files are mapped in 32 MiB windows, at most 128 MiB at a time (instead of the whole
+///   pack), so resident memory does not grow with the size of the pack.
+///
+/// The window settings are plain globals of libgit2 that must not change while another thread
+/// uses libgit2; the scans call this before they start any thread, and azleak uses libgit2 from
+/// nowhere else.
 pub fn configure_libgit2() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
         git2::opts::strict_hash_verification(false);
         git2::opts::enable_caching(false);
+        // SAFETY: see above: no other thread is using libgit2 at this point.
+        unsafe {
+            let _ = git2::opts::set_mwindow_size(16 << 20);
+            let _ = git2::opts::set_mwindow_mapped_limit(64 << 20);
+        }
     });
 }
 
