@@ -9,6 +9,7 @@
 
 mod history;
 mod staged;
+mod walk;
 
 use std::path::Path;
 
