@@ -55,11 +55,7 @@ pub fn scan_history(
     let started = Instant::now();
     let repo = open(repo_path)?;
     let mut walk = Walk::default();
-    let threads = match options.threads {
-        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
-        n => n,
-    };
-    walk_commits(&repo, repo_path, options.range.as_deref(), threads, &mut walk, progress)?;
+    walk_commits(&repo, repo_path, options.range.as_deref(), &mut walk, progress)?;
 
     // Unique blobs, with every (path, commit) where they first appeared, oldest first.
     let mut blobs: Vec<(Oid, Vec<(u32, u32)>)> = std::mem::take(&mut walk.first_seen)
