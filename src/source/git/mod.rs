@@ -1,7 +1,7 @@
 //! Git sources, read with libgit2 (`git2`): the whole history or a commit range of a repository
 //! ([`scan_history`]) and the staged changes in its index ([`scan_staged`]).
 //!
-//! This module owns walking commits, diffing trees, reading blobs (each unique blob once, with
+//! This module owns walking commits, reading their trees, reading blobs (each unique blob once, with
 //! the binary and size limits of directory scans), attributing each secret to the commit that
 //! introduced it at a path, and the per-object errors met on the way (reported with the object
 //! id, never fatal). It only reads objects: it never runs hooks, filters or diff drivers from the
