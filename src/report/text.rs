@@ -81,7 +81,11 @@ fn write_finding(w: &mut dyn Write, paint: &Paint, f: &Finding, show: bool) -> i
     }
     if !f.other_locations.is_empty() {
         let places = f.other_locations.len() + 1;
-        writeln!(w, "    {} (appears in {places} places):", paint.dim("same secret also at"))?;
+        writeln!(
+            w,
+            "    {}",
+            paint.dim(&format!("this secret appears in {places} places; also at:"))
+        )?;
         for o in &f.other_locations {
             let commit =
                 o.commit.as_deref().map(|c| format!(" (commit {})", &c[..c.len().min(12)]));

@@ -134,7 +134,7 @@ fn the_same_secret_in_two_files_is_one_finding_per_path_listing_the_other() {
             "end_column": 58, "commit": c1.to_string()}])
     );
     let (_, text, _) = run(azleak(r.path()).args(["git", "--color", "never"]));
-    assert!(text.contains("same secret also at (appears in 2 places):"), "{text}");
+    assert!(text.contains("this secret appears in 2 places; also at:"), "{text}");
     assert!(
         text.contains(&format!("      scripts/login.sh:2:29 (commit {})", &c2.to_string()[..12]))
     );
