@@ -496,7 +496,10 @@ fn sarif_carries_commit_details_and_commit_free_fingerprints() {
             "b.yaml"
         );
         assert_eq!(first["properties"]["otherLocations"][0]["path"], "b.yaml");
-        assert_eq!(sarif["runs"][0]["invocations"][0]["properties"]["scanKind"], "history");
+        let invocation = &sarif["runs"][0]["invocations"][0]["properties"];
+        assert_eq!(invocation["scanKind"], "history");
+        assert_eq!(invocation["commitsScanned"], extra_commits + 1);
+        assert_eq!(invocation["shallow"], false);
         fingerprints
             .push(results.iter().map(|r| r["partialFingerprints"].clone()).collect::<Vec<_>>());
     }
