@@ -321,6 +321,30 @@ fn a_missing_object_is_reported_with_its_id_and_the_scan_goes_on() {
 }
 
 #[test]
+fn a_missing_commit_is_reported_and_the_rest_of_history_is_scanned() {
+    let r = TempRepo::new();
+    let c1 = r.snapshot(Some("refs/heads/main"), &[], &[("a.txt", "1\n")], "one");
+    let c2 = r.snapshot(Some("refs/heads/main"), &[c1], &[("a.txt", "2\n")], "two");
+    let c3 = r.snapshot(
+        Some("refs/heads/main"),
+        &[c2],
+        &[("a.txt", "2\n"), ("app.env", &env_line(SECRET_8Q))],
+        "three",
+    );
+    let hex = c2.to_string();
+    std::fs::remove_file(r.path().join(".git/objects").join(&hex[..2]).join(&hex[2..]))
+        .expect("delete loose commit");
+    let (code, doc) = git_json(r.path(), &[]);
+    assert_eq!(code, 1);
+    assert_eq!(rows(&doc), vec![row(HIGH, "app.env", 1, c3)]);
+    let errors = doc["summary"]["errors"].as_array().expect("errors");
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0]["path"], format!("commit {hex}"));
+    // c1 is reachable only through the missing commit.
+    assert_eq!(doc["summary"]["commits"], 1);
+}
+
+#[test]
 fn a_shallow_clone_scans_what_is_there_and_says_so() {
     if std::process::Command::new("git").arg("--version").output().is_err() {
         println!("note: git CLI not found; shallow clone test skipped");

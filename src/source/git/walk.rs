@@ -8,13 +8,17 @@
 //! read. This needs no diff against parents, so merges are covered whatever their number of
 //! parents: what a merge has that no parent had (a conflict resolution) is first seen in it.
 //!
+//! The order comes from libgit2's walk; if a missing or corrupt commit stops it, a depth-first
+//! walk that reads each commit itself takes over, reporting the commits it cannot read and
+//! scanning everything still reachable without them.
+//!
 //! In a range, the trees of the commits just outside it (the parents of its commits that are not
 //! in it) are read first, and their pairs marked as inherited: they are not the range's doing.
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
-use git2::{ObjectType, Oid, Repository, RevparseMode, Sort};
+use git2::{ErrorCode, ObjectType, Oid, Repository, RevparseMode, Sort};
 
 use super::{GitError, Progress, repo_error, short};
 use crate::source::ScanError;
@@ -69,37 +73,23 @@ pub(super) fn walk_commits(
     walk: &mut Walk,
     progress: &dyn Progress,
 ) -> Result<(), GitError> {
-    let mut revwalk = repo.revwalk().map_err(repo_error(repo_path, "cannot walk commits"))?;
-    revwalk
-        .set_sorting(Sort::TOPOLOGICAL | Sort::REVERSE)
-        .map_err(repo_error(repo_path, "cannot sort commits"))?;
-    match range {
-        None => {
-            // Every ref: local and remote branches, tags, notes, the stash; refs that do not
-            // lead to a commit are ignored by libgit2.
-            revwalk.push_glob("refs/*").map_err(repo_error(repo_path, "cannot read refs"))?;
-            match repo.head() {
-                Ok(head) => {
-                    if let Ok(commit) = head.peel_to_commit() {
-                        revwalk
-                            .push(commit.id())
-                            .map_err(repo_error(repo_path, "cannot walk HEAD"))?;
-                    }
-                }
-                Err(e) if super::is_unborn(&e) => {}
-                Err(e) => return Err(repo_error(repo_path, "cannot read HEAD")(e)),
+    let (tips, hidden) = match range {
+        None => (ref_tips(repo, repo_path, &mut walk.errors)?, Vec::new()),
+        Some(spec) => range_ends(repo, repo_path, spec)?,
+    };
+    walk.commits = match ordered_by_libgit2(repo, &tips, &hidden) {
+        Ok(commits) => commits,
+        Err(e) => {
+            // A missing or corrupt commit stops libgit2's walk: walk by hand, reporting and
+            // skipping what cannot be read.
+            let known = walk.errors.len();
+            let commits = ordered_by_hand(repo, &tips, &hidden, &mut walk.errors);
+            if walk.errors.len() == known {
+                walk.errors.push(ScanError { path: "commit walk".into(), message: e.to_string() });
             }
+            commits
         }
-        Some(spec) => push_range(repo, repo_path, spec, &mut revwalk)?,
-    }
-    for item in revwalk {
-        match item {
-            Ok(oid) => walk.commits.push(oid),
-            Err(e) => {
-                walk.errors.push(ScanError { path: "commit walk".into(), message: e.to_string() })
-            }
-        }
-    }
+    };
     if range.is_some() {
         read_boundary(repo, walk);
     }
@@ -193,13 +183,53 @@ fn read_tree(
     }
 }
 
-/// Sets up the walk of `--range`: `A..B`, or a single revision and its ancestors.
-fn push_range(
+/// The commits every ref (branches, remote branches, tags, notes, the stash) and HEAD lead to.
+/// Refs to other objects (a tag of a tree) are ignored; refs to missing objects are reported.
+fn ref_tips(
+    repo: &Repository,
+    repo_path: &Path,
+    errors: &mut Vec<ScanError>,
+) -> Result<Vec<Oid>, GitError> {
+    let mut tips = Vec::new();
+    let references = repo.references().map_err(repo_error(repo_path, "cannot read refs"))?;
+    for reference in references {
+        let reference = match reference {
+            Ok(r) => r,
+            Err(e) => {
+                errors.push(ScanError { path: "refs".into(), message: e.to_string() });
+                continue;
+            }
+        };
+        match reference.peel_to_commit() {
+            Ok(commit) => tips.push(commit.id()),
+            Err(e) if e.code() == ErrorCode::NotFound => errors.push(ScanError {
+                path: String::from_utf8_lossy(reference.name_bytes()).into_owned(),
+                message: e.to_string(),
+            }),
+            Err(_) => {}
+        }
+    }
+    match repo.head() {
+        Ok(head) => {
+            if let Ok(commit) = head.peel_to_commit() {
+                tips.push(commit.id());
+            }
+        }
+        Err(e) if super::is_unborn(&e) => {}
+        Err(e) => return Err(repo_error(repo_path, "cannot read HEAD")(e)),
+    }
+    tips.sort();
+    tips.dedup();
+    Ok(tips)
+}
+
+/// The ends of `--range`: `A..B` gives tips `[B]` and hidden `[A]`; a single revision gives
+/// tips `[it]`.
+fn range_ends(
     repo: &Repository,
     repo_path: &Path,
     spec: &str,
-    revwalk: &mut git2::Revwalk<'_>,
-) -> Result<(), GitError> {
+) -> Result<(Vec<Oid>, Vec<Oid>), GitError> {
     let bad = |message: String| GitError::Range {
         path: crate::source::display_path(repo_path),
         range: spec.to_string(),
@@ -215,15 +245,78 @@ fn push_range(
             .transpose()
     };
     let (from, to) = (peel(revspec.from())?, peel(revspec.to())?);
-    let walk_error = |e: git2::Error| bad(e.message().to_string());
     if revspec.mode().contains(RevparseMode::RANGE) {
         let (Some(from), Some(to)) = (from, to) else {
             return Err(bad("a range needs both ends".into()));
         };
-        revwalk.push(to).map_err(walk_error)?;
-        revwalk.hide(from).map_err(walk_error)?;
-    } else if let Some(single) = from {
-        revwalk.push(single).map_err(walk_error)?;
+        Ok((vec![to], vec![from]))
+    } else {
+        Ok((from.into_iter().collect(), Vec::new()))
     }
-    Ok(())
+}
+
+/// Commits reachable from `tips` and not from `hidden`, parents first, by libgit2's walk.
+fn ordered_by_libgit2(
+    repo: &Repository,
+    tips: &[Oid],
+    hidden: &[Oid],
+) -> Result<Vec<Oid>, git2::Error> {
+    let mut revwalk = repo.revwalk()?;
+    revwalk.set_sorting(Sort::TOPOLOGICAL | Sort::REVERSE)?;
+    for &tip in tips {
+        revwalk.push(tip)?;
+    }
+    for &oid in hidden {
+        revwalk.hide(oid)?;
+    }
+    revwalk.collect()
+}
+
+/// The same order, found by a depth-first walk that reads each commit itself: a commit that
+/// cannot be read is reported and treated as absent (its own parents are then not reached
+/// through it), and the rest is still walked. Slower than libgit2's walk; used only after it
+/// failed.
+fn ordered_by_hand(
+    repo: &Repository,
+    tips: &[Oid],
+    hidden: &[Oid],
+    errors: &mut Vec<ScanError>,
+) -> Vec<Oid> {
+    let mut excluded = HashSet::new();
+    let mut stack: Vec<Oid> = hidden.to_vec();
+    while let Some(oid) = stack.pop() {
+        if excluded.insert(oid) {
+            if let Ok(commit) = repo.find_commit(oid) {
+                stack.extend(commit.parent_ids());
+            }
+        }
+    }
+    // Post-order: a commit is emitted once all its parents have been.
+    let mut order = Vec::new();
+    let mut visited = HashSet::new();
+    let mut stack: Vec<(Oid, bool)> = tips.iter().rev().map(|&t| (t, false)).collect();
+    while let Some((oid, parents_done)) = stack.pop() {
+        if parents_done {
+            order.push(oid);
+            continue;
+        }
+        if excluded.contains(&oid) || !visited.insert(oid) {
+            continue;
+        }
+        match repo.find_commit(oid) {
+            Ok(commit) => {
+                stack.push((oid, true));
+                let parents: Vec<Oid> = commit.parent_ids().collect();
+                for parent in parents.into_iter().rev() {
+                    if !visited.contains(&parent) && !excluded.contains(&parent) {
+                        stack.push((parent, false));
+                    }
+                }
+            }
+            Err(e) => {
+                errors.push(ScanError { path: format!("commit {oid}"), message: e.to_string() })
+            }
+        }
+    }
+    order
 }
