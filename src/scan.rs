@@ -33,6 +33,13 @@ pub struct Summary {
     pub in_baseline: u64,
     /// Baseline entries that were not found again.
     pub stale_baseline: u64,
+    /// Commits walked (history scans only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub commits: Option<u64>,
+    /// The repository is a shallow clone: commits before its boundary are absent, so secrets
+    /// from there are attributed to the oldest commit present (history scans only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shallow: Option<bool>,
     /// Wall time of the scan.
     #[serde(serialize_with = "as_secs")]
     pub elapsed: Duration,

@@ -39,6 +39,9 @@ pub enum Command {
     /// Scan files, directories or standard input ('-') for secrets.
     #[command(after_help = AFTER_HELP)]
     Scan(ScanArgs),
+    /// Scan a git repository: its whole history, a commit range, or the staged changes.
+    #[command(after_help = GIT_AFTER_HELP)]
+    Git(GitArgs),
     /// List the rules or check rule files against their own examples.
     #[command(subcommand)]
     Rules(RulesCommand),
@@ -56,6 +59,25 @@ pub struct InitArgs {
     #[arg(long)]
     pub force: bool,
 }
+
+const GIT_AFTER_HELP: &str = "\
+Modes:
+  azleak git [REPO]                  every commit reachable from any ref (branches, remote
+                                     branches, tags, HEAD, stash); each unique blob is scanned once
+                                     and each secret is reported once per path with the commit
+                                     that introduced it there, plus the other paths it appears at
+  azleak git --range BASE..HEAD      only what the commits of a pull request added
+  azleak git --staged                pre-commit: secrets the staged change (the index) adds
+
+Submodules are listed as skipped; binary blobs and blobs over --max-file-size are skipped and
+counted. Nothing from the repository is run (no hooks, filters or diff drivers).
+
+Exit codes:
+  0  no findings at or above --min-confidence
+  1  findings (secrets found)
+  2  error: not a repository, bad range, or unreadable objects and no findings
+
+Secrets are redacted to their first 3 characters unless --show-secrets is given.";
 
 /// `azleak rules ...`
 #[derive(Debug, Subcommand)]
@@ -211,6 +233,31 @@ pub struct ScanArgs {
     /// Worker threads (default: one per core).
     #[arg(short = 'j', long, value_name = "N")]
     pub threads: Option<usize>,
+}
+
+/// `azleak git`
+#[derive(Debug, Args)]
+pub struct GitArgs {
+    /// The repository: its working tree (or any directory inside it), or a bare repository.
+    #[arg(value_name = "REPO", default_value = ".")]
+    pub repo: PathBuf,
+    /// Scan only a commit range, as on a pull request: with 'BASE..HEAD', only secrets added by
+    /// commits reachable from HEAD and not from BASE. A single revision scans its history.
+    #[arg(long, value_name = "BASE..HEAD")]
+    pub range: Option<String>,
+    /// Pre-commit: scan what is staged in the index (not the working tree) and report secrets the
+    /// staged change adds.
+    #[arg(long, conflicts_with = "range")]
+    pub staged: bool,
+    /// Skip blobs larger than this (bytes, or with a K, M or G suffix).
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub max_file_size: Option<u64>,
+    /// Worker threads (default: one per core).
+    #[arg(short = 'j', long, value_name = "N")]
+    pub threads: Option<usize>,
+    /// Output, rules and thresholds.
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 /// Parses `100`, `64K`, `100M`, `1G` (binary multiples).

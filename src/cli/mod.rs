@@ -3,6 +3,7 @@
 //! and returns an [`Outcome`] that maps to the exit code.
 
 pub mod args;
+mod git;
 
 use std::fs::File;
 use std::io::{self, BufWriter, IsTerminal, Read, Write};
@@ -58,6 +59,7 @@ pub struct Io<'a> {
 pub fn run(cli: Cli, io: &mut Io<'_>) -> Result<Outcome> {
     match cli.command {
         Command::Scan(args) => scan(&args, io),
+        Command::Git(args) => git::git(&args, io),
         Command::Rules(RulesCommand::List { rules, format }) => rules_list(&rules, format, io),
         Command::Rules(RulesCommand::Check { paths }) => rules_check(&paths, io),
         Command::Init(args) => init(&args, io),

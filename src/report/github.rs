@@ -55,9 +55,13 @@ impl Reporter for GithubReporter {
             )?;
         }
         let s = report.summary;
+        let scanned = match report.options.kind {
+            super::ScanKind::Files => "files",
+            super::ScanKind::History | super::ScanKind::Staged => "blobs",
+        };
         writeln!(
             w,
-            "::notice title=azleak::{} findings in {} files ({} skipped, {} errors)",
+            "::notice title=azleak::{} findings in {} {scanned} ({} skipped, {} errors)",
             report.findings.len(),
             s.files,
             s.skipped.len(),

@@ -114,8 +114,8 @@ pub trait Reporter {
     fn report(&self, w: &mut dyn Write, report: &Report<'_>) -> io::Result<()>;
 }
 
-/// Human-readable byte count.
-pub(crate) fn human_bytes(bytes: u64) -> String {
+/// Human-readable byte count (`12.3 MiB`).
+pub fn human_bytes(bytes: u64) -> String {
     const UNITS: [&str; 4] = ["B", "KiB", "MiB", "GiB"];
     let mut value = bytes as f64;
     let mut unit = 0;

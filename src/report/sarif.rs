@@ -290,14 +290,19 @@ fn build(report: &Report<'_>) -> Sarif {
                 .build(),
         );
     }
+    let mut properties = vec![
+        ("filesScanned", json!(report.summary.files)),
+        ("bytesScanned", json!(report.summary.bytes)),
+        ("skipped", json!(report.summary.skipped)),
+        ("scanKind", json!(report.options.kind.as_str())),
+    ];
+    if let Some(commits) = report.summary.commits {
+        properties.push(("commitsScanned", json!(commits)));
+        properties.push(("shallow", json!(report.summary.shallow.unwrap_or(false))));
+    }
     let mut invocation = Invocation::builder()
         .execution_successful(report.summary.errors.is_empty())
-        .properties(bag([
-            ("filesScanned", json!(report.summary.files)),
-            ("bytesScanned", json!(report.summary.bytes)),
-            ("skipped", json!(report.summary.skipped)),
-            ("scanKind", json!(report.options.kind.as_str())),
-        ]))
+        .properties(bag(properties))
         .build();
     if !notifications.is_empty() {
         invocation.tool_execution_notifications = Some(notifications);

@@ -82,7 +82,11 @@ fn write_finding(w: &mut dyn Write, paint: &Paint, f: &Finding, show: bool) -> i
     }
     if !f.other_locations.is_empty() {
         let places = f.other_locations.len() + 1;
-        writeln!(w, "    {} (appears in {places} places):", paint.dim("same secret also at"))?;
+        writeln!(
+            w,
+            "    {}",
+            paint.dim(&format!("this secret appears in {places} places; also at:"))
+        )?;
         for o in &f.other_locations {
             let commit =
                 o.commit.as_deref().map(|c| format!(" (commit {})", &c[..c.len().min(12)]));
@@ -127,7 +131,17 @@ fn write_summary(w: &mut dyn Write, paint: &Paint, report: &Report<'_>) -> io::R
         .map(|(reason, n)| format!("{n} {reason}"))
         .collect::<Vec<_>>()
         .join(", ");
-    let mut parts = vec![
+    let mut parts = Vec::new();
+    if let Some(n) = s.commits {
+        let commits = if n == 1 { "commit" } else { "commits" };
+        let shallow = if s.shallow == Some(true) {
+            " (shallow clone: history before it is absent)"
+        } else {
+            ""
+        };
+        parts.push(format!("{n} {commits}{shallow}"));
+    }
+    parts.extend([
         format!(
             "{} {} scanned ({})",
             s.files,
@@ -144,7 +158,7 @@ fn write_summary(w: &mut dyn Write, paint: &Paint, report: &Report<'_>) -> io::R
             report.findings.len(),
             if report.findings.len() == 1 { "finding" } else { "findings" }
         ),
-    ];
+    ]);
     if s.below_threshold > 0 {
         parts.push(format!(
             "{} below --min-confidence {}",

@@ -1,7 +1,9 @@
-//! Where bytes come from: the file-system walk (`fs`) and standard input, and what a source
-//! reports besides content: paths it skipped (with the reason) and paths it could not read.
+//! Where bytes come from: the file-system walk (`fs`), standard input and git repositories
+//! (`git`), and what a source reports besides content: paths it skipped (with the reason) and
+//! paths or objects it could not read.
 
 pub mod fs;
+pub mod git;
 
 use std::fmt;
 

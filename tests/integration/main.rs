@@ -8,5 +8,6 @@ mod config;
 mod report;
 mod rules;
 mod scan_fs;
+mod scan_git;
 mod stdin;
 mod util;

@@ -206,3 +206,152 @@ fn isolate(cmd: &mut Command, dir: &Path) {
     let nowhere = dir.join(".no-home");
     cmd.env("HOME", &nowhere).env("XDG_CONFIG_HOME", &nowhere);
 }
+
+/// A temporary git repository built with `git2`. Commits have fixed authors and times (one
+/// minute apart, UTC+01:00), so their ids are the same on every run.
+pub struct TempRepo {
+    pub dir: TempDir,
+    pub repo: git2::Repository,
+    clock: std::cell::Cell<i64>,
+}
+
+/// The default author of [`TempRepo`] commits.
+pub const ALICE: (&str, &str) = ("Alice Example", "alice@example.com");
+/// Another author.
+pub const BOB: (&str, &str) = ("Bob Builder", "bob@example.com");
+/// Time of the first commit of a [`TempRepo`] (2023-11-14T23:13:20+01:00).
+pub const EPOCH: i64 = 1_700_000_000;
+
+impl TempRepo {
+    /// An empty repository (no commits) whose HEAD is `refs/heads/main`.
+    pub fn new() -> TempRepo {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut opts = git2::RepositoryInitOptions::new();
+        opts.initial_head("main");
+        let repo = git2::Repository::init_opts(dir.path(), &opts).expect("git init");
+        TempRepo { dir, repo, clock: std::cell::Cell::new(EPOCH) }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// The signature of the next commit, by `who`.
+    fn signature(&self, who: (&str, &str)) -> git2::Signature<'static> {
+        let at = self.clock.get();
+        self.clock.set(at + 60);
+        git2::Signature::new(who.0, who.1, &git2::Time::new(at, 60)).expect("signature")
+    }
+
+    /// Commits a snapshot: the tree holds exactly `files` (`(path, contents)`), the commit has
+    /// `parents` and is written by ALICE; `refname` (if any) is pointed at it. Returns its id.
+    pub fn snapshot(
+        &self,
+        refname: Option<&str>,
+        parents: &[git2::Oid],
+        files: &[(&str, &str)],
+        message: &str,
+    ) -> git2::Oid {
+        self.snapshot_by(ALICE, refname, parents, files, message)
+    }
+
+    /// [`TempRepo::snapshot`] by another author.
+    pub fn snapshot_by(
+        &self,
+        who: (&str, &str),
+        refname: Option<&str>,
+        parents: &[git2::Oid],
+        files: &[(&str, &str)],
+        message: &str,
+    ) -> git2::Oid {
+        let mut index = git2::Index::new().expect("index");
+        for (path, contents) in files {
+            let id = self.repo.blob(contents.as_bytes()).expect("write blob");
+            index.add(&index_entry(path, id, 0o100644)).expect("add entry");
+        }
+        self.commit_index(&mut index, who, refname, parents, message)
+    }
+
+    /// Commits `files` plus a gitlink (submodule) at `gitlink` pointing at `target`.
+    pub fn snapshot_with_gitlink(
+        &self,
+        refname: Option<&str>,
+        parents: &[git2::Oid],
+        files: &[(&str, &str)],
+        gitlink: &str,
+        target: git2::Oid,
+    ) -> git2::Oid {
+        let mut index = git2::Index::new().expect("index");
+        for (path, contents) in files {
+            let id = self.repo.blob(contents.as_bytes()).expect("write blob");
+            index.add(&index_entry(path, id, 0o100644)).expect("add entry");
+        }
+        index.add(&index_entry(gitlink, target, 0o160000)).expect("add gitlink");
+        self.commit_index(&mut index, ALICE, refname, parents, "add submodule")
+    }
+
+    fn commit_index(
+        &self,
+        index: &mut git2::Index,
+        who: (&str, &str),
+        refname: Option<&str>,
+        parents: &[git2::Oid],
+        message: &str,
+    ) -> git2::Oid {
+        let tree_id = index.write_tree_to(&self.repo).expect("write tree");
+        let tree = self.repo.find_tree(tree_id).expect("tree");
+        let parents: Vec<git2::Commit<'_>> =
+            parents.iter().map(|p| self.repo.find_commit(*p).expect("parent")).collect();
+        let parent_refs: Vec<&git2::Commit<'_>> = parents.iter().collect();
+        let sig = self.signature(who);
+        let id = self.repo.commit(None, &sig, &sig, message, &tree, &parent_refs).expect("commit");
+        if let Some(name) = refname {
+            self.repo.reference(name, id, true, "test").expect("update ref");
+        }
+        id
+    }
+
+    /// Writes a file in the working tree (creating parent directories).
+    pub fn write(&self, rel: &str, contents: &str) {
+        let path = self.path().join(rel);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).expect("create dirs");
+        }
+        std::fs::write(path, contents).expect("write file");
+    }
+
+    /// Stages a working-tree file (`git add`).
+    pub fn stage(&self, rel: &str) {
+        let mut index = self.repo.index().expect("index");
+        index.add_path(Path::new(rel)).expect("git add");
+        index.write().expect("write index");
+    }
+
+    /// Commits the index on HEAD (`git commit`), by ALICE.
+    pub fn commit_staged(&self, message: &str) -> git2::Oid {
+        let mut index = self.repo.index().expect("index");
+        let tree_id = index.write_tree().expect("write tree");
+        let tree = self.repo.find_tree(tree_id).expect("tree");
+        let parent = self.repo.head().ok().and_then(|h| h.peel_to_commit().ok());
+        let parents: Vec<&git2::Commit<'_>> = parent.iter().collect();
+        let sig = self.signature(ALICE);
+        self.repo.commit(Some("HEAD"), &sig, &sig, message, &tree, &parents).expect("commit")
+    }
+}
+
+fn index_entry(path: &str, id: git2::Oid, mode: u32) -> git2::IndexEntry {
+    git2::IndexEntry {
+        ctime: git2::IndexTime::new(0, 0),
+        mtime: git2::IndexTime::new(0, 0),
+        dev: 0,
+        ino: 0,
+        mode,
+        uid: 0,
+        gid: 0,
+        file_size: 0,
+        id,
+        flags: path.len().min(0xfff) as u16,
+        flags_extended: 0,
+        path: path.as_bytes().to_vec(),
+    }
+}

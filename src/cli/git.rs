@@ -1,0 +1,101 @@
+//! `azleak git`: history, range and staged scans of a repository, with a progress bar on
+//! standard error for long history scans (only on a terminal, not with `--quiet`, not in CI).
+
+use std::io::IsTerminal;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use anyhow::Result;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use super::args::GitArgs;
+use super::{Io, Outcome, finish_with, overrides};
+use crate::config::{self, Coverage, Settings};
+use crate::detect::Detector;
+use crate::report::{ScanKind, human_bytes};
+use crate::source::git::{HistoryOptions, Progress, scan_history, scan_staged};
+
+/// Runs `azleak git`.
+pub(super) fn git(args: &GitArgs, io: &mut Io<'_>) -> Result<Outcome> {
+    // The config file, allowlists and baseline of the scanned repository (not of the current
+    // directory), with command-line overrides on top.
+    let mut overrides = overrides(&args.output);
+    overrides.max_file_size = args.max_file_size;
+    let mut settings = Settings::load(&config::find_root(&args.repo), &overrides)?;
+    let detector = Detector::new(settings.load_rules()?);
+    let max_file_size = settings.max_file_size;
+    if args.staged {
+        let output = scan_staged(&detector, &args.repo, max_file_size)?;
+        return finish_with(
+            output,
+            detector.rules(),
+            &settings,
+            &args.output,
+            ScanKind::Staged,
+            io,
+        );
+    }
+    // A full history sees every path, so baseline entries it does not find are stale; a range
+    // sees only part of the history.
+    settings.coverage = if args.range.is_some() { Coverage::Partial } else { Coverage::Whole };
+    let options = HistoryOptions {
+        range: args.range.clone(),
+        max_file_size,
+        threads: args.threads.unwrap_or(0),
+    };
+    let show = !args.output.quiet
+        && std::io::stderr().is_terminal()
+        && std::env::var_os("CI").is_none_or(|v| v.is_empty() || v == "false");
+    let bar = Bar::new(show);
+    let output = scan_history(&detector, &args.repo, &options, &bar);
+    bar.bar.finish_and_clear();
+    finish_with(output?, detector.rules(), &settings, &args.output, ScanKind::History, io)
+}
+
+/// The progress bar: a commit counter while walking, then blobs and bytes while scanning.
+struct Bar {
+    bar: ProgressBar,
+    bytes: AtomicU64,
+}
+
+impl Bar {
+    fn new(show: bool) -> Bar {
+        let bar = if show {
+            let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+            if let Ok(style) = ProgressStyle::with_template("{spinner} walking commits: {pos}") {
+                bar.set_style(style);
+            }
+            bar.enable_steady_tick(std::time::Duration::from_millis(120));
+            bar
+        } else {
+            ProgressBar::hidden()
+        };
+        Bar { bar, bytes: AtomicU64::new(0) }
+    }
+}
+
+impl Progress for Bar {
+    fn commit(&self) {
+        self.bar.inc(1);
+    }
+
+    fn blobs(&self, total: u64) {
+        let commits = self.bar.position();
+        self.bar.set_prefix(commits.to_string());
+        self.bar.set_message(human_bytes(0));
+        self.bar.set_length(total);
+        self.bar.set_position(0);
+        if let Ok(style) = ProgressStyle::with_template(
+            "{prefix} commits, {bar:20} {pos}/{len} blobs, {msg}, ETA {eta}",
+        ) {
+            self.bar.set_style(style);
+        }
+    }
+
+    fn blob(&self, bytes: u64) {
+        let total = self.bytes.fetch_add(bytes, Ordering::Relaxed) + bytes;
+        self.bar.inc(1);
+        if !self.bar.is_hidden() {
+            self.bar.set_message(human_bytes(total));
+        }
+    }
+}

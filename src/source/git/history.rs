@@ -1,0 +1,282 @@
+//! History scans: every commit reachable from all refs (or from a range), each unique blob read
+//! and scanned once, each secret attributed to the commit that introduced it at each path.
+//!
+//! Three passes, so memory holds ids and paths, never contents:
+//! 1. [`walk`](super::walk) the commits and record the first commit of each (blob, path) pair.
+//! 2. Read and scan the unique blobs in parallel, one at a time per thread, oldest first (so
+//!    neighbouring blobs share delta bases in the pack).
+//! 3. Group matches by (rule, secret, path): the earliest commit among the pairs holding that
+//!    secret there introduced it. Other paths with the same secret become `other_locations`.
+//!
+//! In a range, pairs that came from outside it are not scanned, and a secret is reported only if
+//! no parent of its introducing commit already had it at that path.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+use std::time::Instant;
+
+use git2::{Oid, Repository};
+use rayon::prelude::*;
+
+use super::walk::{OUTSIDE, Walk, walk_commits};
+use super::{GitError, Loaded, Progress, commit_info, load_blob, open, short};
+use crate::detect::Detector;
+use crate::finding::{self, CommitInfo, Finding, OtherLocation};
+use crate::scan::{ScanOutput, locate};
+use crate::source::{ScanError, SkipReason, Skipped};
+
+/// How to scan a history.
+#[derive(Debug, Clone, Default)]
+pub struct HistoryOptions {
+    /// Only commits in this range (`A..B`: reachable from B, not from A; or a single revision:
+    /// its whole history). `None`: every ref, HEAD and the stash.
+    pub range: Option<String>,
+    /// Blobs larger than this many bytes are skipped.
+    pub max_file_size: u64,
+    /// Worker threads (0: one per core).
+    pub threads: usize,
+}
+
+/// What reading one unique blob gave.
+enum BlobResult {
+    Scanned { bytes: u64, findings: Vec<Finding> },
+    Skipped(SkipReason),
+    Error(String),
+}
+
+/// Scans the history of the repository at `repo_path`. Fails only if the repository, its refs or
+/// the range cannot be read; unreadable objects are listed in the summary's errors.
+pub fn scan_history(
+    detector: &Detector,
+    repo_path: &Path,
+    options: &HistoryOptions,
+    progress: &dyn Progress,
+) -> Result<ScanOutput, GitError> {
+    let started = Instant::now();
+    let repo = open(repo_path)?;
+    let mut walk = Walk::default();
+    walk_commits(&repo, repo_path, options.range.as_deref(), &mut walk, progress)?;
+
+    // Unique blobs, with every (path, commit) where they first appeared, oldest first.
+    let mut blobs: Vec<(Oid, Vec<(u32, u32)>)> = std::mem::take(&mut walk.first_seen)
+        .into_iter()
+        .filter_map(|(blob, mut occ)| {
+            occ.retain(|&(_, commit)| commit != OUTSIDE);
+            occ.sort_by_key(|&(path, commit)| (commit, path));
+            (!occ.is_empty()).then_some((blob, occ))
+        })
+        .collect();
+    // Oldest first: neighbouring blobs share delta bases in the pack.
+    blobs.sort_by_key(|(oid, occ)| (occ[0].1, *oid));
+    progress.blobs(blobs.len() as u64);
+
+    let results = scan_blobs(detector, &repo, &blobs, options, progress);
+
+    let mut out = ScanOutput::default();
+    out.summary.commits = Some(walk.commits.len() as u64);
+    out.summary.shallow = Some(repo.is_shallow());
+    out.summary.errors = std::mem::take(&mut walk.errors);
+    for &path in &walk.submodules {
+        out.summary.skipped.push(Skipped {
+            path: walk.paths[path as usize].clone(),
+            reason: SkipReason::Submodule,
+        });
+    }
+    // (rule, secret, path) → (commit index, the match in the blob where that commit has it).
+    let mut introduced: BTreeMap<(String, String, u32), (u32, Finding)> = BTreeMap::new();
+    for ((oid, occ), result) in blobs.iter().zip(results) {
+        let (first_path, first_commit) = occ[0];
+        let name = || {
+            format!(
+                "{}:{}",
+                short(walk.commits[first_commit as usize]),
+                walk.paths[first_path as usize]
+            )
+        };
+        match result {
+            BlobResult::Scanned { bytes, findings } => {
+                out.summary.files += 1;
+                out.summary.bytes += bytes;
+                for f in findings {
+                    for &(path, commit) in occ {
+                        let key = (f.rule_id.clone(), f.secret.reveal().to_string(), path);
+                        let better = introduced.get(&key).is_none_or(|(c, g)| {
+                            (commit, f.line, f.column) < (*c, g.line, g.column)
+                        });
+                        if better {
+                            introduced.insert(key, (commit, f.clone()));
+                        }
+                    }
+                }
+            }
+            BlobResult::Skipped(reason) => {
+                out.summary.skipped.push(Skipped { path: name(), reason });
+            }
+            BlobResult::Error(message) => {
+                out.summary
+                    .errors
+                    .push(ScanError { path: format!("blob {oid} ({})", name()), message });
+            }
+        }
+    }
+    if options.range.is_some() {
+        drop_inherited(&repo, &walk, &mut introduced, &mut out.summary.errors);
+    }
+    out.findings = assemble(&repo, &walk, introduced, &mut out.summary.errors);
+    finding::sort_findings(&mut out.findings);
+    out.summary.sort();
+    out.summary.elapsed = started.elapsed();
+    Ok(out)
+}
+
+/// Reads and scans each unique blob once, in parallel; each thread has its own repository
+/// handle and scratch space and holds one blob at a time.
+fn scan_blobs(
+    detector: &Detector,
+    repo: &Repository,
+    blobs: &[(Oid, Vec<(u32, u32)>)],
+    options: &HistoryOptions,
+    progress: &dyn Progress,
+) -> Vec<BlobResult> {
+    let git_dir = repo.path().to_path_buf();
+    let scan = || {
+        blobs
+            .par_iter()
+            .map_init(
+                || (Repository::open(&git_dir), detector.scratch()),
+                |(repo, scratch), (oid, _)| {
+                    let odb = match repo {
+                        Ok(r) => r.odb(),
+                        Err(e) => Err(git2::Error::from_str(e.message())),
+                    };
+                    let result = match odb {
+                        Ok(odb) => scan_blob(detector, scratch, &odb, *oid, options.max_file_size),
+                        Err(e) => BlobResult::Error(e.to_string()),
+                    };
+                    let bytes = match &result {
+                        BlobResult::Scanned { bytes, .. } => *bytes,
+                        _ => 0,
+                    };
+                    progress.blob(bytes);
+                    result
+                },
+            )
+            .collect()
+    };
+    match rayon::ThreadPoolBuilder::new().num_threads(options.threads).build() {
+        Ok(pool) => pool.install(scan),
+        Err(_) => scan(),
+    }
+}
+
+fn scan_blob(
+    detector: &Detector,
+    scratch: &mut crate::detect::Scratch,
+    odb: &git2::Odb<'_>,
+    oid: Oid,
+    max_size: u64,
+) -> BlobResult {
+    match load_blob(odb, oid, max_size) {
+        Ok(Loaded::Text(object)) => {
+            let bytes = object.data();
+            let matches = detector.scan(bytes, scratch);
+            let findings = locate(detector, "", bytes, &matches);
+            BlobResult::Scanned { bytes: bytes.len() as u64, findings }
+        }
+        Ok(Loaded::Skipped(reason)) => BlobResult::Skipped(reason),
+        Err(e) => BlobResult::Error(e.to_string()),
+    }
+}
+
+/// Range scans: drops secrets that a parent of their introducing commit already had at that
+/// path (the range changed the file but did not add that secret).
+fn drop_inherited(
+    repo: &Repository,
+    walk: &Walk,
+    introduced: &mut BTreeMap<(String, String, u32), (u32, Finding)>,
+    errors: &mut Vec<ScanError>,
+) {
+    introduced.retain(|(_, secret, path), (commit, _)| {
+        let oid = walk.commits[*commit as usize];
+        let path = Path::new(&walk.paths[*path as usize]);
+        let parents = match repo.find_commit(oid) {
+            Ok(c) => c.parents().collect::<Vec<_>>(),
+            Err(e) => {
+                errors.push(ScanError { path: format!("commit {oid}"), message: e.to_string() });
+                return true;
+            }
+        };
+        !parents.iter().any(|parent| {
+            let Ok(entry) = parent.tree().and_then(|t| t.get_path(path)) else { return false };
+            match repo.find_blob(entry.id()) {
+                Ok(blob) => memchr::memmem::find(blob.content(), secret.as_bytes()).is_some(),
+                Err(_) => false,
+            }
+        })
+    });
+}
+
+/// Turns the introduced secrets into findings with commit details and the other paths where
+/// each secret appears.
+fn assemble(
+    repo: &Repository,
+    walk: &Walk,
+    introduced: BTreeMap<(String, String, u32), (u32, Finding)>,
+    errors: &mut Vec<ScanError>,
+) -> Vec<Finding> {
+    let mut infos: HashMap<u32, Option<CommitInfo>> = HashMap::new();
+    let mut findings = Vec::with_capacity(introduced.len());
+    for ((rule, secret, path), (commit, mut f)) in introduced {
+        let info = infos.entry(commit).or_insert_with(|| {
+            let oid = walk.commits[commit as usize];
+            match repo.find_commit(oid) {
+                Ok(c) => Some(commit_info(&c)),
+                Err(e) => {
+                    errors
+                        .push(ScanError { path: format!("commit {oid}"), message: e.to_string() });
+                    None
+                }
+            }
+        });
+        let path = &walk.paths[path as usize];
+        f.path = path.clone();
+        f.fingerprint = finding::fingerprint(&rule, path, &secret);
+        f.commit = info.clone().or_else(|| {
+            Some(CommitInfo {
+                commit: walk.commits[commit as usize].to_string(),
+                author_name: String::new(),
+                author_email: String::new(),
+                date: String::new(),
+                summary: String::new(),
+            })
+        });
+        findings.push(f);
+    }
+    // Every other path where the same rule found the same secret.
+    let mut by_secret: HashMap<(&str, &str), Vec<OtherLocation>> = HashMap::new();
+    for f in &findings {
+        by_secret.entry((&f.rule_id, f.secret.reveal())).or_default().push(OtherLocation {
+            path: f.path.clone(),
+            line: f.line,
+            column: f.column,
+            end_column: f.end_column,
+            commit: f.commit.as_ref().map(|c| c.commit.clone()),
+        });
+    }
+    let others: Vec<Vec<OtherLocation>> = findings
+        .iter()
+        .map(|f| {
+            let mut list: Vec<OtherLocation> = by_secret[&(f.rule_id.as_str(), f.secret.reveal())]
+                .iter()
+                .filter(|o| o.path != f.path)
+                .cloned()
+                .collect();
+            list.sort();
+            list
+        })
+        .collect();
+    for (f, list) in findings.iter_mut().zip(others) {
+        f.other_locations = list;
+    }
+    findings
+}

@@ -1,0 +1,216 @@
+//! Git sources, read with libgit2 (`git2`): the whole history or a commit range of a repository
+//! ([`scan_history`]) and the staged changes in its index ([`scan_staged`]).
+//!
+//! This module owns walking commits, reading their trees, reading blobs (each unique blob once, with
+//! the binary and size limits of directory scans), attributing each secret to the commit that
+//! introduced it at a path, and the per-object errors met on the way (reported with the object
+//! id, never fatal). It only reads objects: it never runs hooks, filters or diff drivers from the
+//! repository, and never touches the working tree. Output formats and thresholds live elsewhere.
+
+mod history;
+mod staged;
+mod walk;
+
+use std::path::Path;
+
+use git2::{Commit, ErrorCode, Odb, Oid, Repository};
+
+use super::{SkipReason, is_binary};
+use crate::finding::CommitInfo;
+
+pub use history::{HistoryOptions, scan_history};
+pub use staged::scan_staged;
+
+/// Errors that stop a git scan before it produces anything. Problems with single objects are
+/// not errors of this kind: they are listed in the summary and the scan goes on.
+#[derive(Debug, thiserror::Error)]
+pub enum GitError {
+    /// The path is not inside a git repository, or the repository cannot be opened.
+    #[error("{path}: cannot open git repository: {source}")]
+    Open {
+        /// The path given.
+        path: String,
+        /// What libgit2 said.
+        #[source]
+        source: git2::Error,
+    },
+    /// A repository-wide operation failed (reading refs, the index, HEAD).
+    #[error("{path}: {what}: {source}")]
+    Repo {
+        /// The repository.
+        path: String,
+        /// What was being done.
+        what: String,
+        /// What libgit2 said.
+        #[source]
+        source: git2::Error,
+    },
+    /// `--range` is not a revision or `A..B` range of this repository.
+    #[error("{path}: bad --range {range:?}: {message}")]
+    Range {
+        /// The repository.
+        path: String,
+        /// The range as given.
+        range: String,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// A staged scan of a bare repository, which has no index to commit from.
+    #[error("{path}: --staged needs a repository with a working tree (this one is bare)")]
+    Bare {
+        /// The repository.
+        path: String,
+    },
+}
+
+/// Receives progress of a long history scan (the CLI draws a progress bar with it). Called from
+/// worker threads, so implementations must be `Sync`. Every method defaults to doing nothing.
+pub trait Progress: Sync {
+    /// One more commit was walked.
+    fn commit(&self) {}
+    /// The walk is over; this many unique blobs will now be read.
+    fn blobs(&self, _total: u64) {}
+    /// One blob was read (scanned or skipped); it was this many bytes long.
+    fn blob(&self, _bytes: u64) {}
+}
+
+/// A [`Progress`] that ignores everything.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoProgress;
+
+impl Progress for NoProgress {}
+
+/// Process-wide libgit2 settings for scanning, applied once by the first scan:
+/// - objects are not re-hashed on every read (`git cat-file` does not either; a corrupt object
+///   still fails to inflate or parse);
+/// - libgit2's object cache is off: a history scan reads each tree and blob about once, and the
+///   cache (up to 256 MiB) would make memory grow with the history;
+/// - pack files are mapped in 32 MiB windows, at most 128 MiB at a time (instead of the whole
+///   pack), so resident memory does not grow with the size of the pack.
+///
+/// The window settings are plain globals of libgit2 that must not change while another thread
+/// uses libgit2; the scans call this before they start any thread, and azleak uses libgit2 from
+/// nowhere else.
+pub fn configure_libgit2() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        git2::opts::strict_hash_verification(false);
+        git2::opts::enable_caching(false);
+        // SAFETY: see above: no other thread is using libgit2 at this point.
+        unsafe {
+            let _ = git2::opts::set_mwindow_size(16 << 20);
+            let _ = git2::opts::set_mwindow_mapped_limit(64 << 20);
+        }
+    });
+}
+
+/// Opens the repository containing `path` (searching parent directories, like git).
+pub(crate) fn open(path: &Path) -> Result<Repository, GitError> {
+    configure_libgit2();
+    Repository::open_ext(path, git2::RepositoryOpenFlags::empty(), std::iter::empty::<&str>())
+        .map_err(|source| GitError::Open { path: super::display_path(path), source })
+}
+
+/// Wraps a repository-wide libgit2 error.
+pub(crate) fn repo_error(repo_path: &Path, what: &str) -> impl FnOnce(git2::Error) -> GitError {
+    let path = super::display_path(repo_path);
+    let what = what.to_string();
+    move |source| GitError::Repo { path, what, source }
+}
+
+/// A blob read under the size and binary limits.
+pub(crate) enum Loaded<'odb> {
+    /// Text content to scan.
+    Text(git2::OdbObject<'odb>),
+    /// Not scanned, and why.
+    Skipped(SkipReason),
+}
+
+/// Reads a blob, checking its size from the object header before inflating it.
+pub(crate) fn load_blob<'odb>(
+    odb: &'odb Odb<'_>,
+    oid: Oid,
+    max_size: u64,
+) -> Result<Loaded<'odb>, git2::Error> {
+    let (size, _) = odb.read_header(oid)?;
+    if size as u64 > max_size {
+        return Ok(Loaded::Skipped(SkipReason::TooLarge));
+    }
+    let object = odb.read(oid)?;
+    if is_binary(object.data()) {
+        return Ok(Loaded::Skipped(SkipReason::Binary));
+    }
+    Ok(Loaded::Text(object))
+}
+
+/// Whether a HEAD lookup failed only because there are no commits yet.
+pub(crate) fn is_unborn(err: &git2::Error) -> bool {
+    matches!(err.code(), ErrorCode::UnbornBranch | ErrorCode::NotFound)
+}
+
+/// The report form of a commit: id, author, author date and summary line.
+pub(crate) fn commit_info(commit: &Commit<'_>) -> CommitInfo {
+    let author = commit.author();
+    CommitInfo {
+        commit: commit.id().to_string(),
+        author_name: String::from_utf8_lossy(author.name_bytes()).into_owned(),
+        author_email: String::from_utf8_lossy(author.email_bytes()).into_owned(),
+        date: rfc3339(author.when()),
+        summary: commit
+            .summary_bytes()
+            .map(String::from_utf8_lossy)
+            .unwrap_or_default()
+            .into_owned(),
+    }
+}
+
+/// Formats a git time as RFC 3339 in the author's own offset (`2024-05-01T09:30:00+02:00`).
+pub(crate) fn rfc3339(time: git2::Time) -> String {
+    let offset = i64::from(time.offset_minutes());
+    let local = time.seconds() + offset * 60;
+    let (year, month, day) = civil_from_days(local.div_euclid(86_400));
+    let secs = local.rem_euclid(86_400);
+    let sign = if offset < 0 { '-' } else { '+' };
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}{sign}{:02}:{:02}",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60,
+        offset.abs() / 60,
+        offset.abs() % 60
+    )
+}
+
+/// Days since 1970-01-01 to a proleptic Gregorian (year, month, day) (H. Hinnant's algorithm).
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+/// The first 12 hex digits of an object id, as shown in reports.
+pub(crate) fn short(oid: Oid) -> String {
+    let mut text = oid.to_string();
+    text.truncate(12);
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_are_rfc3339_in_the_authors_offset() {
+        assert_eq!(rfc3339(git2::Time::new(0, 0)), "1970-01-01T00:00:00+00:00");
+        assert_eq!(rfc3339(git2::Time::new(1_700_000_000, 120)), "2023-11-15T00:13:20+02:00");
+        assert_eq!(rfc3339(git2::Time::new(1_700_000_000, -330)), "2023-11-14T16:43:20-05:30");
+        assert_eq!(rfc3339(git2::Time::new(951_782_400, 0)), "2000-02-29T00:00:00+00:00");
+    }
+}

@@ -1,0 +1,322 @@
+//! The commit walk of a history scan: which commits to visit (every ref, or a range), and where
+//! each (blob, path) pair first appears.
+//!
+//! Commits are visited parents first (topological order, reversed). For each, its tree is read
+//! recursively, except subtrees already seen at the same path: a (tree, path) pair is read once
+//! in the whole history, and every (blob, path) pair is recorded with the first commit whose tree
+//! has it, which is the commit that introduced it there. Only ids and paths are kept; no blob is
+//! read. This needs no diff against parents, so merges are covered whatever their number of
+//! parents: what a merge has that no parent had (a conflict resolution) is first seen in it.
+//!
+//! The order comes from libgit2's walk; if a missing or corrupt commit stops it, a depth-first
+//! walk that reads each commit itself takes over, reporting the commits it cannot read and
+//! scanning everything still reachable without them.
+//!
+//! In a range, the trees of the commits just outside it (the parents of its commits that are not
+//! in it) are read first, and their pairs marked as inherited: they are not the range's doing.
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+
+use git2::{ErrorCode, ObjectType, Oid, Repository, RevparseMode, Sort};
+
+use super::{GitError, Progress, repo_error, short};
+use crate::source::ScanError;
+
+/// Marks a (blob, path) pair that a range's commits inherited from outside the range.
+pub(super) const OUTSIDE: u32 = u32::MAX;
+
+/// What the walk learned: commits in order, and where each pair first appeared.
+#[derive(Default)]
+pub(super) struct Walk {
+    /// Commit ids by topological index (parents first).
+    pub(super) commits: Vec<Oid>,
+    /// Interned paths (of files and of directories).
+    pub(super) paths: Vec<String>,
+    path_ids: HashMap<Vec<u8>, u32>,
+    /// Blob → (path, index of the first commit whose tree has the blob at that path), in walk
+    /// order; the commit is [`OUTSIDE`] if a range inherited the pair.
+    pub(super) first_seen: HashMap<Oid, Vec<(u32, u32)>>,
+    /// (tree, path) pairs already read.
+    trees_seen: HashSet<(Oid, u32)>,
+    /// Gitlinks (submodules) met, by path id.
+    pub(super) submodules: HashSet<u32>,
+    /// Objects that could not be read.
+    pub(super) errors: Vec<ScanError>,
+}
+
+impl Walk {
+    fn path_id(&mut self, path: &[u8]) -> u32 {
+        if let Some(&id) = self.path_ids.get(path) {
+            return id;
+        }
+        let id = self.paths.len() as u32;
+        self.paths.push(String::from_utf8_lossy(path).into_owned());
+        self.path_ids.insert(path.to_vec(), id);
+        id
+    }
+
+    /// Records a (blob, path) pair unless an earlier commit had it.
+    fn record(&mut self, blob: Oid, path: u32, commit: u32) {
+        let occurrences = self.first_seen.entry(blob).or_default();
+        if !occurrences.iter().any(|&(p, _)| p == path) {
+            occurrences.push((path, commit));
+        }
+    }
+}
+
+/// Walks the commits parents-first and records where each (blob, path) pair first appears.
+pub(super) fn walk_commits(
+    repo: &Repository,
+    repo_path: &Path,
+    range: Option<&str>,
+    walk: &mut Walk,
+    progress: &dyn Progress,
+) -> Result<(), GitError> {
+    let (tips, hidden) = match range {
+        None => (ref_tips(repo, repo_path, &mut walk.errors)?, Vec::new()),
+        Some(spec) => range_ends(repo, repo_path, spec)?,
+    };
+    walk.commits = match ordered_by_libgit2(repo, &tips, &hidden) {
+        Ok(commits) => commits,
+        Err(e) => {
+            // A missing or corrupt commit stops libgit2's walk: walk by hand, reporting and
+            // skipping what cannot be read.
+            let known = walk.errors.len();
+            let commits = ordered_by_hand(repo, &tips, &hidden, &mut walk.errors);
+            if walk.errors.len() == known {
+                walk.errors.push(ScanError { path: "commit walk".into(), message: e.to_string() });
+            }
+            commits
+        }
+    };
+    if range.is_some() {
+        read_boundary(repo, walk);
+    }
+    let mut path = Vec::new();
+    for index in 0..walk.commits.len() {
+        let oid = walk.commits[index];
+        progress.commit();
+        match repo.find_commit(oid) {
+            Ok(commit) => read_tree(repo, commit.tree_id(), &mut path, index as u32, oid, walk),
+            Err(e) => walk
+                .errors
+                .push(ScanError { path: format!("commit {oid}"), message: e.to_string() }),
+        }
+    }
+    Ok(())
+}
+
+/// Range scans: reads the trees of the parents of range commits that are outside the range, so
+/// what the range inherited from them is known (and marked [`OUTSIDE`]).
+fn read_boundary(repo: &Repository, walk: &mut Walk) {
+    let in_range: HashSet<Oid> = walk.commits.iter().copied().collect();
+    let mut outside = Vec::new();
+    for &oid in &walk.commits {
+        match repo.find_commit(oid) {
+            Ok(commit) => {
+                outside.extend(commit.parent_ids().filter(|p| !in_range.contains(p)));
+            }
+            Err(e) => walk
+                .errors
+                .push(ScanError { path: format!("commit {oid}"), message: e.to_string() }),
+        }
+    }
+    outside.sort();
+    outside.dedup();
+    let mut path = Vec::new();
+    for oid in outside {
+        match repo.find_commit(oid) {
+            Ok(commit) => read_tree(repo, commit.tree_id(), &mut path, OUTSIDE, oid, walk),
+            Err(e) => walk
+                .errors
+                .push(ScanError { path: format!("commit {oid}"), message: e.to_string() }),
+        }
+    }
+}
+
+/// Reads a tree at `path` (unless this tree was already read at this path) and records its
+/// blobs and gitlinks, recursing into subtrees. Unreadable trees are reported and skipped.
+fn read_tree(
+    repo: &Repository,
+    tree_id: Oid,
+    path: &mut Vec<u8>,
+    index: u32,
+    commit: Oid,
+    walk: &mut Walk,
+) {
+    let prefix = walk.path_id(path);
+    if !walk.trees_seen.insert((tree_id, prefix)) {
+        return;
+    }
+    let tree = match repo.find_tree(tree_id) {
+        Ok(tree) => tree,
+        Err(e) => {
+            let at = String::from_utf8_lossy(path);
+            walk.errors.push(ScanError {
+                path: format!("tree {tree_id} ({}:{at})", short(commit)),
+                message: e.to_string(),
+            });
+            return;
+        }
+    };
+    for entry in tree.iter() {
+        let len = path.len();
+        if len > 0 {
+            path.push(b'/');
+        }
+        path.extend_from_slice(entry.name_bytes());
+        match entry.kind() {
+            Some(ObjectType::Tree) => read_tree(repo, entry.id(), path, index, commit, walk),
+            // Symbolic links hold a target path, not content (directory scans skip them too).
+            Some(ObjectType::Blob) if entry.filemode() != 0o120000 => {
+                let id = walk.path_id(path);
+                walk.record(entry.id(), id, index);
+            }
+            Some(ObjectType::Commit) => {
+                let id = walk.path_id(path);
+                walk.submodules.insert(id);
+            }
+            _ => {}
+        }
+        path.truncate(len);
+    }
+}
+
+/// The commits every ref (branches, remote branches, tags, notes, the stash) and HEAD lead to.
+/// Refs to other objects (a tag of a tree) are ignored; refs to missing objects are reported.
+fn ref_tips(
+    repo: &Repository,
+    repo_path: &Path,
+    errors: &mut Vec<ScanError>,
+) -> Result<Vec<Oid>, GitError> {
+    let mut tips = Vec::new();
+    let references = repo.references().map_err(repo_error(repo_path, "cannot read refs"))?;
+    for reference in references {
+        let reference = match reference {
+            Ok(r) => r,
+            Err(e) => {
+                errors.push(ScanError { path: "refs".into(), message: e.to_string() });
+                continue;
+            }
+        };
+        match reference.peel_to_commit() {
+            Ok(commit) => tips.push(commit.id()),
+            Err(e) if e.code() == ErrorCode::NotFound => errors.push(ScanError {
+                path: String::from_utf8_lossy(reference.name_bytes()).into_owned(),
+                message: e.to_string(),
+            }),
+            Err(_) => {}
+        }
+    }
+    match repo.head() {
+        Ok(head) => {
+            if let Ok(commit) = head.peel_to_commit() {
+                tips.push(commit.id());
+            }
+        }
+        Err(e) if super::is_unborn(&e) => {}
+        Err(e) => return Err(repo_error(repo_path, "cannot read HEAD")(e)),
+    }
+    tips.sort();
+    tips.dedup();
+    Ok(tips)
+}
+
+/// The ends of `--range`: `A..B` gives tips `[B]` and hidden `[A]`; a single revision gives
+/// tips `[it]`.
+fn range_ends(
+    repo: &Repository,
+    repo_path: &Path,
+    spec: &str,
+) -> Result<(Vec<Oid>, Vec<Oid>), GitError> {
+    let bad = |message: String| GitError::Range {
+        path: crate::source::display_path(repo_path),
+        range: spec.to_string(),
+        message,
+    };
+    let revspec = repo.revparse(spec).map_err(|e| bad(e.message().to_string()))?;
+    if revspec.mode().contains(RevparseMode::MERGE_BASE) {
+        return Err(bad("'A...B' is not supported; use 'A..B'".into()));
+    }
+    let peel = |object: Option<&git2::Object<'_>>| -> Result<Option<Oid>, GitError> {
+        object
+            .map(|o| o.peel_to_commit().map(|c| c.id()).map_err(|e| bad(e.message().to_string())))
+            .transpose()
+    };
+    let (from, to) = (peel(revspec.from())?, peel(revspec.to())?);
+    if revspec.mode().contains(RevparseMode::RANGE) {
+        let (Some(from), Some(to)) = (from, to) else {
+            return Err(bad("a range needs both ends".into()));
+        };
+        Ok((vec![to], vec![from]))
+    } else {
+        Ok((from.into_iter().collect(), Vec::new()))
+    }
+}
+
+/// Commits reachable from `tips` and not from `hidden`, parents first, by libgit2's walk.
+fn ordered_by_libgit2(
+    repo: &Repository,
+    tips: &[Oid],
+    hidden: &[Oid],
+) -> Result<Vec<Oid>, git2::Error> {
+    let mut revwalk = repo.revwalk()?;
+    revwalk.set_sorting(Sort::TOPOLOGICAL | Sort::REVERSE)?;
+    for &tip in tips {
+        revwalk.push(tip)?;
+    }
+    for &oid in hidden {
+        revwalk.hide(oid)?;
+    }
+    revwalk.collect()
+}
+
+/// The same order, found by a depth-first walk that reads each commit itself: a commit that
+/// cannot be read is reported and treated as absent (its own parents are then not reached
+/// through it), and the rest is still walked. Slower than libgit2's walk; used only after it
+/// failed.
+fn ordered_by_hand(
+    repo: &Repository,
+    tips: &[Oid],
+    hidden: &[Oid],
+    errors: &mut Vec<ScanError>,
+) -> Vec<Oid> {
+    let mut excluded = HashSet::new();
+    let mut stack: Vec<Oid> = hidden.to_vec();
+    while let Some(oid) = stack.pop() {
+        if excluded.insert(oid) {
+            if let Ok(commit) = repo.find_commit(oid) {
+                stack.extend(commit.parent_ids());
+            }
+        }
+    }
+    // Post-order: a commit is emitted once all its parents have been.
+    let mut order = Vec::new();
+    let mut visited = HashSet::new();
+    let mut stack: Vec<(Oid, bool)> = tips.iter().rev().map(|&t| (t, false)).collect();
+    while let Some((oid, parents_done)) = stack.pop() {
+        if parents_done {
+            order.push(oid);
+            continue;
+        }
+        if excluded.contains(&oid) || !visited.insert(oid) {
+            continue;
+        }
+        match repo.find_commit(oid) {
+            Ok(commit) => {
+                stack.push((oid, true));
+                let parents: Vec<Oid> = commit.parent_ids().collect();
+                for parent in parents.into_iter().rev() {
+                    if !visited.contains(&parent) && !excluded.contains(&parent) {
+                        stack.push((parent, false));
+                    }
+                }
+            }
+            Err(e) => {
+                errors.push(ScanError { path: format!("commit {oid}"), message: e.to_string() })
+            }
+        }
+    }
+    order
+}
