@@ -4,6 +4,15 @@
 use crate::util::{TempTree, azleak, run};
 use azleak::RuleSet;
 
+/// A user rule file with a `team.token` rule: the common fields, then `rest` (pattern and
+/// whatever the test is about).
+fn team_rule(rest: &str) -> String {
+    format!(
+        "[[rules]]\nid = \"team.token\"\nname = \"Team token\"\ndescription = \"A token\"\n\
+         keywords = [\"tok_\"]\nconfidence = \"medium\"\nremediation = \"rotate\"\n{rest}"
+    )
+}
+
 #[test]
 fn builtin_rules_pass_their_own_examples() {
     let rules = RuleSet::builtin().expect("built-in rules load");
@@ -27,18 +36,12 @@ fn rules_check_reports_a_failing_example() {
     let t = TempTree::new();
     t.file(
         "mine.toml",
-        r#"
-[[rules]]
-id = "team.token"
-name = "Team token"
-description = "A token"
-keywords = ["tok_"]
-pattern = 'tok_([a-z]{8})'
-confidence = "medium"
-remediation = "rotate"
+        team_rule(
+            r#"pattern = 'tok_([a-z]{8})'
 examples = ["tok_abcdefgh", "tok_ABCDEFGH"]
 negative_examples = ["tok_abc"]
 "#,
+        ),
     );
     let (code, out, _) = run(azleak(t.path()).args(["rules", "check", "mine.toml"]));
     assert_eq!(code, 1, "{out}");
@@ -51,17 +54,11 @@ fn unknown_field_is_rejected_naming_file_and_field() {
     let t = TempTree::new();
     t.file(
         "bad.toml",
-        r#"
-[[rules]]
-id = "team.token"
-name = "Team token"
-description = "A token"
-keywords = ["tok_"]
-pattern = 'tok_([a-z]{8})'
-confidence = "medium"
-remediation = "rotate"
+        team_rule(
+            r#"pattern = 'tok_([a-z]{8})'
 min_entorpy = 3.0
 "#,
+        ),
     );
     let (code, _, err) = run(azleak(t.path()).args(["rules", "check", "bad.toml"]));
     assert_eq!(code, 2);
@@ -73,16 +70,10 @@ fn broken_regex_is_rejected_naming_file_and_rule() {
     let t = TempTree::new();
     t.file(
         "bad.toml",
-        r#"
-[[rules]]
-id = "team.token"
-name = "Team token"
-description = "A token"
-keywords = ["tok_"]
-pattern = 'tok_([a-z]{8}'
-confidence = "medium"
-remediation = "rotate"
+        team_rule(
+            r#"pattern = 'tok_([a-z]{8}'
 "#,
+        ),
     );
     let (code, _, err) = run(azleak(t.path()).args(["scan", "--rules", "bad.toml", "."]));
     assert_eq!(code, 2);

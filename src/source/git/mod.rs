@@ -166,33 +166,12 @@ pub(crate) fn commit_info(commit: &Commit<'_>) -> CommitInfo {
 
 /// Formats a git time as RFC 3339 in the author's own offset (`2024-05-01T09:30:00+02:00`).
 pub(crate) fn rfc3339(time: git2::Time) -> String {
-    let offset = i64::from(time.offset_minutes());
-    let local = time.seconds() + offset * 60;
-    let (year, month, day) = civil_from_days(local.div_euclid(86_400));
-    let secs = local.rem_euclid(86_400);
-    let sign = if offset < 0 { '-' } else { '+' };
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}{sign}{:02}:{:02}",
-        secs / 3600,
-        secs / 60 % 60,
-        secs % 60,
-        offset.abs() / 60,
-        offset.abs() % 60
-    )
-}
-
-/// Days since 1970-01-01 to a proleptic Gregorian (year, month, day) (H. Hinnant's algorithm).
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
+    let offset = chrono::FixedOffset::east_opt(time.offset_minutes() * 60)
+        .unwrap_or_else(|| chrono::FixedOffset::east_opt(0).expect("UTC is a valid offset"));
+    chrono::DateTime::from_timestamp(time.seconds(), 0)
+        .unwrap_or_default()
+        .with_timezone(&offset)
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
 }
 
 /// The first 12 hex digits of an object id, as shown in reports.
