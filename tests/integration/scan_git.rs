@@ -550,3 +550,38 @@ fn not_a_repository_is_an_error_naming_the_path() {
     assert_eq!(code, 2);
     assert!(stderr.contains("nowhere: cannot open git repository"), "{stderr}");
 }
+
+#[test]
+fn history_findings_are_known_by_a_baseline_and_a_config_allowlist() {
+    let r = TempRepo::new();
+    let env = format!("AZURE_CLIENT_SECRET={SECRET_8Q}\n");
+    let c1 = r.snapshot(Some("refs/heads/main"), &[], &[("app.env", &env)], "Add settings");
+    // Accept today's history once.
+    let (code, _, stderr) =
+        run(azleak(r.path()).args(["git", "--write-baseline", "azleak-baseline.json"]));
+    assert_eq!(code, 0, "{stderr}");
+    let baseline = std::fs::read_to_string(r.path().join("azleak-baseline.json")).expect("file");
+    assert!(!baseline.contains(SECRET_8Q), "{baseline}");
+    let (code, doc) = git_json(r.path(), &["--baseline", "azleak-baseline.json"]);
+    assert_eq!((code, rows(&doc)), (0, vec![]));
+    assert_eq!(doc["summary"]["in_baseline"], 1);
+    // The same secret copied to a new file later is new, attributed to the commit that copied it.
+    let c2 = r.snapshot(
+        Some("refs/heads/main"),
+        &[c1],
+        &[("app.env", &env), ("deploy/job.sh", &env)],
+        "Copy settings",
+    );
+    let (code, doc) = git_json(r.path(), &["--baseline", "azleak-baseline.json"]);
+    assert_eq!(code, 1);
+    assert_eq!(rows(&doc), vec![row(HIGH, "deploy/job.sh", 1, c2)]);
+    // The repository's azleak.toml (at its root, read even when run from elsewhere) allowlists it.
+    std::fs::write(r.path().join("azleak.toml"), "[allowlist]\npaths = [\"deploy/**\"]\n")
+        .expect("write config");
+    let elsewhere = tempfile::tempdir().expect("temp dir");
+    let repo = r.path().to_string_lossy().into_owned();
+    let baseline = r.path().join("azleak-baseline.json").to_string_lossy().into_owned();
+    let (code, doc) = git_json(elsewhere.path(), &[&repo, "--baseline", &baseline]);
+    assert_eq!((code, rows(&doc)), (0, vec![]));
+    assert_eq!(doc["summary"]["allowlisted"], 1);
+}
