@@ -8,7 +8,7 @@ use anyhow::Result;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::args::GitArgs;
-use super::{Io, Outcome, finish_with, overrides};
+use super::{Io, Outcome, finish, overrides};
 use crate::config::{self, Coverage, Settings};
 use crate::detect::Detector;
 use crate::report::{ScanKind, human_bytes};
@@ -25,14 +25,7 @@ pub(super) fn git(args: &GitArgs, io: &mut Io<'_>) -> Result<Outcome> {
     let max_file_size = settings.max_file_size;
     if args.staged {
         let output = scan_staged(&detector, &args.repo, max_file_size)?;
-        return finish_with(
-            output,
-            detector.rules(),
-            &settings,
-            &args.output,
-            ScanKind::Staged,
-            io,
-        );
+        return finish(output, detector.rules(), &settings, &args.output, ScanKind::Staged, io);
     }
     // A full history sees every path, so baseline entries it does not find are stale; a range
     // sees only part of the history.
@@ -48,7 +41,7 @@ pub(super) fn git(args: &GitArgs, io: &mut Io<'_>) -> Result<Outcome> {
     let bar = Bar::new(show);
     let output = scan_history(&detector, &args.repo, &options, &bar);
     bar.bar.finish_and_clear();
-    finish_with(output?, detector.rules(), &settings, &args.output, ScanKind::History, io)
+    finish(output?, detector.rules(), &settings, &args.output, ScanKind::History, io)
 }
 
 /// The progress bar: a commit counter while walking, then blobs and bytes while scanning.

@@ -20,9 +20,6 @@ use crate::scan::{ScanOutput, scan_paths, scan_stdin_bytes};
 use crate::source::fs::WalkOptions;
 use args::{Cli, ColorChoice, Command, InitArgs, ListFormat, OutputArgs, RulesCommand, ScanArgs};
 
-/// Default `--max-file-size`: 100 MiB.
-pub const DEFAULT_MAX_FILE_SIZE: u64 = crate::config::DEFAULT_MAX_FILE_SIZE;
-
 /// How a command ended, short of a fatal error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Outcome {
@@ -131,28 +128,13 @@ fn scan(args: &ScanArgs, io: &mut Io<'_>) -> Result<Outcome> {
         };
         scan_paths(&detector, &options)?
     };
-    finish_with(output, detector.rules(), &settings, &args.output, ScanKind::Files, io)
-}
-
-/// Filters, reports and returns the outcome of a scan, with settings loaded from the repository
-/// that contains the current directory (see [`config::find_root`]). For commands that know
-/// their repository root, prefer [`Settings::load`] and [`finish_with`].
-pub fn finish(
-    output: ScanOutput,
-    rules: &RuleSet,
-    opts: &OutputArgs,
-    kind: ScanKind,
-    io: &mut Io<'_>,
-) -> Result<Outcome> {
-    let root = config::find_root(Path::new("."));
-    let settings = Settings::load(&root, &overrides(opts))?;
-    finish_with(output, rules, &settings, opts, kind, io)
+    finish(output, detector.rules(), &settings, &args.output, ScanKind::Files, io)
 }
 
 /// Runs the filter stage ([`Settings::apply`]: threshold, allowlists, inline allow, baseline),
 /// writes the baseline if asked, then the report and the per-path errors, and returns the
 /// outcome. Shared by every scanning command.
-pub fn finish_with(
+pub fn finish(
     mut output: ScanOutput,
     rules: &RuleSet,
     settings: &Settings,
