@@ -21,6 +21,8 @@ pub enum Encoding {
     JsonEscape,
     /// Standard base64.
     Base64,
+    /// Split into string literals joined by `+`, `.`, `&` or `..` (or adjacent literals).
+    Concat,
 }
 
 impl Encoding {
@@ -30,6 +32,7 @@ impl Encoding {
             Encoding::Percent => "percent",
             Encoding::JsonEscape => "json-escape",
             Encoding::Base64 => "base64",
+            Encoding::Concat => "concat",
         }
     }
 }
@@ -135,6 +138,8 @@ pub fn run(hay: &[u8], at: usize, encoding: Encoding) -> (usize, usize) {
         Encoding::JsonEscape => run_around(hay, at, is_escape_run, is_escape_run),
         // Padding ends a base64 string: `KEY_B64=...` must not pull `B64=` into the run.
         Encoding::Base64 => run_around(hay, at, is_base64_body, is_base64_run),
+        // The literals are found by `decode`; the run is just the marker's own literal.
+        Encoding::Concat => run_around(hay, at, is_secret_char, is_secret_char),
     }
 }
 
@@ -144,7 +149,97 @@ pub fn decode(hay: &[u8], (start, end): (usize, usize), encoding: Encoding) -> O
         Encoding::Percent => unescape(hay, start, end, b"%", 2),
         Encoding::JsonEscape => unescape(hay, start, end, b"\\u", 4),
         Encoding::Base64 => decode_base64(hay, start, end),
+        Encoding::Concat => join_literals(hay, start, end),
     }
+}
+
+fn is_secret_char(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'~' | b'-')
+}
+
+fn is_quote(b: u8) -> bool {
+    matches!(b, b'"' | b'\'' | b'`')
+}
+
+/// Longest literal piece and most pieces joined, and the most bytes between two pieces.
+const MAX_PIECE: usize = 64;
+const MAX_PIECES: usize = 6;
+const MAX_GAP: usize = 16;
+
+/// The string literal whose contents are `hay[start..end]`, with the literals concatenated to
+/// it on either side (`"abc8Q~" + "rest"`, `'abc' . '8Q~...'`, `"a" & "b"`, adjacent literals),
+/// joined. `None` unless at least two literals were joined.
+fn join_literals(hay: &[u8], start: usize, end: usize) -> Option<Decoded> {
+    if start == 0 || end >= hay.len() || !is_quote(hay[start - 1]) || hay[end] != hay[start - 1] {
+        return None;
+    }
+    let mut pieces = vec![(start, end)];
+    // Forward: CLOSE gap OPEN piece CLOSE ...
+    let mut pos = end + 1;
+    while pieces.len() < MAX_PIECES {
+        let Some(open) = skip_joiner(hay, pos, true) else { break };
+        let quote = hay[open];
+        let body = open + 1;
+        let close = (body..hay.len().min(body + MAX_PIECE + 1)).find(|&i| !is_secret_char(hay[i]));
+        match close {
+            Some(close) if hay[close] == quote && close > body => {
+                pieces.push((body, close));
+                pos = close + 1;
+            }
+            _ => break,
+        }
+    }
+    // Backward: ... OPEN piece CLOSE gap OPEN(start - 1)
+    let mut pos = start - 1;
+    while pieces.len() < MAX_PIECES {
+        let Some(close) = skip_joiner(hay, pos, false) else { break };
+        let quote = hay[close];
+        let floor = close.saturating_sub(MAX_PIECE + 1);
+        let open = (floor..close).rev().find(|&i| !is_secret_char(hay[i]));
+        match open {
+            Some(open) if hay[open] == quote && open + 1 < close => {
+                pieces.insert(0, (open + 1, close));
+                pos = open;
+            }
+            _ => break,
+        }
+    }
+    if pieces.len() < 2 {
+        return None;
+    }
+    let mut bytes = Vec::new();
+    let mut origin = Vec::new();
+    for &(s, e) in &pieces {
+        bytes.extend_from_slice(&hay[s..e]);
+        origin.extend(s..e);
+    }
+    origin.push(pieces[pieces.len() - 1].1);
+    Some(Decoded { bytes, origin })
+}
+
+/// From `pos` (just after a closing quote when `forward`, or at an opening quote when not),
+/// skips whitespace and one joining operator (`+`, `.`, `..`, `&`, or none between adjacent
+/// literals) and returns the position of the next literal's quote.
+fn skip_joiner(hay: &[u8], pos: usize, forward: bool) -> Option<usize> {
+    let gap: Vec<usize> = if forward {
+        (pos..hay.len().min(pos + MAX_GAP)).collect()
+    } else {
+        (pos.saturating_sub(MAX_GAP)..pos).rev().collect()
+    };
+    let mut operators = 0;
+    let mut spaces = 0;
+    for i in gap {
+        match hay[i] {
+            b' ' | b'\t' | b'\r' | b'\n' => spaces += 1,
+            b'+' | b'.' | b'&' => operators += 1,
+            b if is_quote(b) => {
+                let adjacent_ok = operators > 0 || spaces > 0;
+                return (operators <= 2 && adjacent_ok).then_some(i);
+            }
+            _ => return None,
+        }
+    }
+    None
 }
 
 /// Replaces `PREFIX` + `digits` hex digits by the byte they encode (ASCII only).
@@ -234,6 +329,21 @@ mod tests {
         let hay = br#""abc8Q\u007edef""#;
         let d = decode(hay, (1, hay.len() - 1), Encoding::JsonEscape).expect("decodes");
         assert_eq!(d.bytes, b"abc8Q~def");
+    }
+
+    #[test]
+    fn concatenated_literals_are_joined() {
+        let hay = br#"secret = "abc8Q~defg" + 'hij' .
+            "klm";"#;
+        let at = 13;
+        let span = run(hay, at, Encoding::Concat);
+        let d = decode(hay, span, Encoding::Concat).expect("joins");
+        assert_eq!(d.bytes, b"abc8Q~defghijklm");
+        assert_eq!(d.original_span(0, 3), (10, 13));
+        let before = br#"x = "ab" + "c8Q~def""#;
+        let span = run(before, 14, Encoding::Concat);
+        assert_eq!(decode(before, span, Encoding::Concat).expect("joins").bytes, b"abc8Q~def");
+        assert!(decode(b"\"abc8Q~def\", \"x\"", (1, 10), Encoding::Concat).is_none());
     }
 
     #[test]

@@ -50,6 +50,9 @@ pub struct Detector {
     keyword_len: Vec<usize>,
     /// For each pattern, the encoding it signals if it is a decoding trigger.
     trigger: Vec<Option<Encoding>>,
+    /// For each pattern, whether it holds a secret marker (`Q~`), which may sit in a string
+    /// literal that is concatenated with others.
+    marker: Vec<bool>,
 }
 
 /// Per-thread mutable state for [`Detector::scan`].
@@ -111,13 +114,14 @@ impl Detector {
             trigger.push(Some(encoding));
         }
         let keyword_len = patterns.iter().map(Vec::len).collect();
+        let marker = patterns.iter().map(|p| p.windows(2).any(|w| w == b"Q~")).collect();
         // Case-sensitive over a few case variants, rather than ASCII case-insensitive: that
         // keeps the automaton's SIMD prefilter, which is most of the scanner's speed.
         let keywords = AhoCorasickBuilder::new()
             .match_kind(MatchKind::LeftmostLongest)
             .build(&patterns)
             .expect("keyword automaton within size limits");
-        Detector { rules, keywords, keyword_rules, keyword_len, trigger }
+        Detector { rules, keywords, keyword_rules, keyword_len, trigger, marker }
     }
 
     /// The rules this detector runs.
@@ -182,6 +186,9 @@ impl Detector {
                     scratch.triggers.push((hit.start(), encoding));
                 }
                 continue;
+            }
+            if triggers && self.marker[pattern] {
+                scratch.triggers.push((hit.start(), Encoding::Concat));
             }
             let (start, end) = (hit.start(), hit.start() + self.keyword_len[pattern]);
             for &rule in &self.keyword_rules[pattern] {
