@@ -104,7 +104,10 @@ pub fn locate(detector: &Detector, path: &str, bytes: &[u8], matches: &[RawMatch
             // Same start as a previous match: line and line_start still hold.
         }
         let column = char_count(&bytes[line_start..m.start]) + 1;
-        let end_column = column + char_count(&bytes[m.start..m.end]);
+        // A secret written across lines (concatenated literals) is marked on its first line.
+        let first_line_end =
+            memchr::memchr(b'\n', &bytes[m.start..m.end]).map_or(m.end, |i| m.start + i);
+        let end_column = column + char_count(&bytes[m.start..first_line_end]).max(1);
         let secret_bytes = m.decoded.as_ref().map_or(&bytes[m.start..m.end], |(_, s)| s.as_slice());
         let secret_text = String::from_utf8_lossy(secret_bytes).into_owned();
         let rule = detector.rules().rule(m.rule);
