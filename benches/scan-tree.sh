@@ -21,7 +21,8 @@
 # The commands, all with THREADS threads and output discarded:
 #   azleak scan TREE -j THREADS --quiet --format json
 #   rg -c -F --hidden -j THREADS NEVER TREE     (hidden files, like azleak; .gitignore honoured)
-#   gitleaks dir TREE --no-banner --exit-code 0 --log-level error --report-format json --report-path /dev/null
+#   gitleaks dir TREE --no-banner --exit-code 0 --log-level error --report-format json --report-path TMP/gitleaks.json
+#   (never --report-path /dev/null: gitleaks may replace the file it reports to)
 #   betterleaks fs TREE --no-banner --exit-code 0 --log-level error --silent
 # gitleaks and betterleaks get GOMAXPROCS=THREADS. The tools do not skip the same files
 # (gitleaks ignores .gitignore; the leaks tools decode base64 and run ~200 rules, azleak runs
@@ -65,7 +66,7 @@ commands() {
     local tree=$1
     echo "azleak|$AZLEAK scan $tree -j $THREADS --quiet --format json"
     command -v rg >/dev/null && echo "rg|rg -c -F --hidden -j $THREADS $NEVER $tree"
-    command -v gitleaks >/dev/null && echo "gitleaks|env GOMAXPROCS=$THREADS gitleaks dir $tree --no-banner --exit-code 0 --log-level error --report-format json --report-path /dev/null"
+    command -v gitleaks >/dev/null && echo "gitleaks|env GOMAXPROCS=$THREADS gitleaks dir $tree --no-banner --exit-code 0 --log-level error --report-format json --report-path $WORK/gitleaks.json"
     command -v betterleaks >/dev/null && echo "betterleaks|env GOMAXPROCS=$THREADS betterleaks fs $tree --no-banner --exit-code 0 --log-level error --silent"
     return 0
 }

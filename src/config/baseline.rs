@@ -236,35 +236,32 @@ impl Baseline {
         text
     }
 
-    /// Writes the file (through a temporary file in the same directory, then a rename).
+    /// Writes the file: a regular file (or a new one) through a temporary file in the same
+    /// directory and a rename, so a crash never leaves half a baseline; anything else (a
+    /// symbolic link, a device, a pipe) is written in place, never replaced.
     pub fn write(&self, path: &Path) -> Result<(), BaselineError> {
         let err = |source| BaselineError::Write { path: path.to_path_buf(), source };
-        let dir = match path.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-            _ => PathBuf::from("."),
+        let text = self.to_json();
+        let regular_or_new = match std::fs::symlink_metadata(path) {
+            Ok(meta) => meta.file_type().is_file(),
+            Err(_) => true,
         };
-        let mut tmp = tempfile_in(&dir).map_err(err)?;
-        tmp.1.write_all(self.to_json().as_bytes()).map_err(err)?;
-        tmp.1.sync_all().map_err(err)?;
-        drop(tmp.1);
-        std::fs::rename(&tmp.0, path).map_err(|e| {
-            let _ = std::fs::remove_file(&tmp.0);
-            err(e)
-        })
-    }
-}
-
-/// Creates a new, uniquely named temporary file in `dir`.
-fn tempfile_in(dir: &Path) -> std::io::Result<(PathBuf, std::fs::File)> {
-    let pid = std::process::id();
-    let mut n = 0u32;
-    loop {
-        let path = dir.join(format!(".azleak-baseline-{pid}-{n}.tmp"));
-        match std::fs::OpenOptions::new().write(true).create_new(true).open(&path) {
-            Ok(file) => return Ok((path, file)),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && n < 1000 => n += 1,
-            Err(e) => return Err(e),
+        if !regular_or_new {
+            return std::fs::write(path, text).map_err(err);
         }
+        let dir = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        let mut tmp = tempfile::Builder::new()
+            .prefix(".azleak-baseline-")
+            .suffix(".tmp")
+            .tempfile_in(dir)
+            .map_err(err)?;
+        tmp.write_all(text.as_bytes()).map_err(err)?;
+        tmp.as_file().sync_all().map_err(err)?;
+        tmp.persist(path).map_err(|e| err(e.error))?;
+        Ok(())
     }
 }
 

@@ -229,3 +229,19 @@ fn writing_a_baseline_for_a_subdirectory_keeps_the_other_entries() {
         doc["entries"].as_array().unwrap().iter().map(|e| e["path"].as_str().unwrap()).collect();
     assert_eq!(paths, ["a/one.env", "b/three.env"], "b/two.env is gone, a/ was not scanned");
 }
+
+#[cfg(unix)]
+#[test]
+fn baseline_behind_a_symlink_is_written_through_the_link() {
+    let t = TempTree::new();
+    t.file("app.env", format!("AZURE_CLIENT_SECRET={SECRET_8Q}\n"));
+    std::fs::create_dir(t.path().join("shared")).expect("dir");
+    // The link's target does not exist yet: writing creates it.
+    std::os::unix::fs::symlink("shared/real.json", t.path().join(BASELINE)).expect("symlink");
+    let (code, _, err) = scan(&t, &["--write-baseline", BASELINE]);
+    assert_eq!(code, 0, "{err}");
+    let link = std::fs::symlink_metadata(t.path().join(BASELINE)).expect("link");
+    assert!(link.file_type().is_symlink(), "the link must not be replaced by a file");
+    let written = std::fs::read_to_string(t.path().join("shared/real.json")).expect("target");
+    assert!(written.contains("azure.entra.client-secret") && !written.contains(SECRET_8Q));
+}
