@@ -585,3 +585,34 @@ fn history_findings_are_known_by_a_baseline_and_a_config_allowlist() {
     assert_eq!((code, rows(&doc)), (0, vec![]));
     assert_eq!(doc["summary"]["allowlisted"], 1);
 }
+
+/// `SECRET_B64=<base64 of the secret>`: found only by decoding.
+fn base64_line(secret: &str) -> String {
+    use base64::Engine;
+    format!("SECRET_B64={}\n", base64::engine::general_purpose::STANDARD.encode(secret))
+}
+
+#[test]
+fn staged_and_range_do_not_report_an_encoded_secret_the_file_already_had() {
+    let r = TempRepo::new();
+    r.write("app.env", &format!("A=1\n{}", base64_line(SECRET_8Q)));
+    r.stage("app.env");
+    let base = r.commit_staged("init");
+    // Another line of the file changes; the encoded secret was already committed.
+    r.write("app.env", &format!("A=2\n{}", base64_line(SECRET_8Q)));
+    r.stage("app.env");
+    let (code, doc) = git_json(r.path(), &["--staged"]);
+    assert_eq!((code, rows(&doc)), (0, vec![]), "{doc}");
+    r.commit_staged("edit");
+    let range = format!("{base}..HEAD");
+    let (code, doc) = git_json(r.path(), &["--range", &range]);
+    assert_eq!((code, rows(&doc)), (0, vec![]), "{doc}");
+    // A newly added encoded secret is still reported by both.
+    r.write("app.env", &format!("A=2\n{}{}", base64_line(SECRET_8Q), base64_line(SECRET_8Q_2)));
+    r.stage("app.env");
+    let (code, doc) = git_json(r.path(), &["--staged"]);
+    assert_eq!((code, rows(&doc)), (1, vec![staged_row(HIGH, "app.env", 3)]));
+    let added = r.commit_staged("add another");
+    let (code, doc) = git_json(r.path(), &["--range", &range]);
+    assert_eq!((code, rows(&doc)), (1, vec![row(HIGH, "app.env", 3, added)]));
+}

@@ -19,7 +19,7 @@ use git2::{Oid, Repository};
 use rayon::prelude::*;
 
 use super::walk::{OUTSIDE, Walk, walk_commits};
-use super::{GitError, Loaded, Progress, commit_info, load_blob, open, short};
+use super::{GitError, Loaded, Progress, already_held, commit_info, load_blob, open, short};
 use crate::detect::Detector;
 use crate::finding::{self, CommitInfo, Finding, OtherLocation};
 use crate::scan::{ScanOutput, locate};
@@ -120,7 +120,7 @@ pub fn scan_history(
         }
     }
     if options.range.is_some() {
-        drop_inherited(&repo, &walk, &mut introduced, &mut out.summary.errors);
+        drop_inherited(detector, &repo, &walk, &mut introduced, &mut out.summary.errors);
     }
     out.findings = assemble(&repo, &walk, introduced, &mut out.summary.errors);
     finding::sort_findings(&mut out.findings);
@@ -191,12 +191,14 @@ fn scan_blob(
 /// Range scans: drops secrets that a parent of their introducing commit already had at that
 /// path (the range changed the file but did not add that secret).
 fn drop_inherited(
+    detector: &Detector,
     repo: &Repository,
     walk: &Walk,
     introduced: &mut BTreeMap<(String, String, u32), (u32, Finding)>,
     errors: &mut Vec<ScanError>,
 ) {
-    introduced.retain(|(_, secret, path), (commit, _)| {
+    let mut scratch = detector.scratch();
+    introduced.retain(|(_, _, path), (commit, f)| {
         let oid = walk.commits[*commit as usize];
         let path = Path::new(&walk.paths[*path as usize]);
         let parents = match repo.find_commit(oid) {
@@ -209,7 +211,7 @@ fn drop_inherited(
         !parents.iter().any(|parent| {
             let Ok(entry) = parent.tree().and_then(|t| t.get_path(path)) else { return false };
             match repo.find_blob(entry.id()) {
-                Ok(blob) => memchr::memmem::find(blob.content(), secret.as_bytes()).is_some(),
+                Ok(blob) => already_held(detector, &mut scratch, blob.content(), f),
                 Err(_) => false,
             }
         })

@@ -16,7 +16,8 @@ use std::path::Path;
 use git2::{Commit, ErrorCode, Odb, Oid, Repository};
 
 use super::{SkipReason, is_binary};
-use crate::finding::CommitInfo;
+use crate::detect::{Detector, Scratch};
+use crate::finding::{CommitInfo, Finding};
 
 pub use history::{HistoryOptions, scan_history};
 pub use staged::scan_staged;
@@ -141,6 +142,26 @@ pub(crate) fn load_blob<'odb>(
         return Ok(Loaded::Skipped(SkipReason::Binary));
     }
     Ok(Loaded::Text(object))
+}
+
+/// Whether an earlier version of a file (`before`) already held the secret of `finding`, for
+/// the same rule: written as is, or in an encoding the detector decodes (base64, percent, JSON
+/// escapes, concatenated literals), so re-committing an encoded secret is not "adding" it. The
+/// detector runs on `before` only when the secret is not there as written.
+pub(crate) fn already_held(
+    detector: &Detector,
+    scratch: &mut Scratch,
+    before: &[u8],
+    finding: &Finding,
+) -> bool {
+    let secret = finding.secret.reveal().as_bytes();
+    if memchr::memmem::find(before, secret).is_some() {
+        return true;
+    }
+    detector.scan(before, scratch).iter().any(|m| {
+        m.decoded.as_ref().is_some_and(|(_, decoded)| decoded == secret)
+            && detector.rules().rule(m.rule).id() == finding.rule_id
+    })
 }
 
 /// Whether a HEAD lookup failed only because there are no commits yet.
