@@ -616,3 +616,33 @@ fn staged_and_range_do_not_report_an_encoded_secret_the_file_already_had() {
     let (code, doc) = git_json(r.path(), &["--range", &range]);
     assert_eq!((code, rows(&doc)), (1, vec![row(HIGH, "app.env", 3, added)]));
 }
+
+#[test]
+fn history_reports_a_secret_copy_without_an_inline_allow_next_to_an_allowed_one() {
+    let r = TempRepo::new();
+    let allowed = format!("TEST_SECRET={SECRET_8Q} # azleak:allow\n");
+    let c1 = r.snapshot(Some("refs/heads/main"), &[], &[("a.env", &allowed)], "test value");
+    // The same value is later used for real, on another line of the same file, unmarked.
+    let c2 = r.snapshot(
+        Some("refs/heads/main"),
+        &[c1],
+        &[("a.env", &format!("{allowed}{}", env_line(SECRET_8Q)))],
+        "use it",
+    );
+    let (code, doc) = git_json(r.path(), &[]);
+    assert_eq!((code, rows(&doc)), (1, vec![row(HIGH, "a.env", 2, c2)]), "{doc}");
+    // In one blob, too (a directory scan reports line 2).
+    let r = TempRepo::new();
+    let both = format!("{allowed}{}", env_line(SECRET_8Q));
+    let c1 = r.snapshot(Some("refs/heads/main"), &[], &[("a.env", &both)], "both");
+    let (code, doc) = git_json(r.path(), &[]);
+    assert_eq!((code, rows(&doc)), (1, vec![row(HIGH, "a.env", 2, c1)]), "{doc}");
+    // For audits (--no-inline-allow) the secret is attributed to where it first appeared.
+    let (code, doc) = git_json(r.path(), &["--no-inline-allow"]);
+    assert_eq!((code, rows(&doc)), (1, vec![row(HIGH, "a.env", 1, c1)]), "{doc}");
+    // Only marked copies: allowed.
+    let r = TempRepo::new();
+    r.snapshot(Some("refs/heads/main"), &[], &[("a.env", &allowed)], "test value");
+    let (code, doc) = git_json(r.path(), &[]);
+    assert_eq!((code, &doc["summary"]["allowed_inline"]), (0, &Value::from(1)), "{doc}");
+}

@@ -35,6 +35,10 @@ pub struct HistoryOptions {
     pub max_file_size: u64,
     /// Worker threads (0: one per core).
     pub threads: usize,
+    /// `azleak:allow` markers are honoured: a secret at a path is represented by its earliest
+    /// copy without a marker, if it has one, so an allowed test value does not hide the same
+    /// secret used for real elsewhere in the file. Otherwise by its earliest copy.
+    pub inline_allow: bool,
 }
 
 /// What reading one unique blob gave.
@@ -100,8 +104,11 @@ pub fn scan_history(
                 for f in findings {
                     for &(path, commit) in occ {
                         let key = (f.rule_id.clone(), f.secret.reveal().to_string(), path);
+                        let allowed = options.inline_allow && f.allowed_inline;
                         let better = introduced.get(&key).is_none_or(|(c, g)| {
-                            (commit, f.line, f.column) < (*c, g.line, g.column)
+                            let was_allowed = options.inline_allow && g.allowed_inline;
+                            (allowed, commit, f.line, f.column)
+                                < (was_allowed, *c, g.line, g.column)
                         });
                         if better {
                             introduced.insert(key, (commit, f.clone()));
