@@ -76,6 +76,12 @@ struct BaselineFile {
     entries: Vec<Entry>,
 }
 
+/// Just the version of a baseline file, whatever else it holds.
+#[derive(Deserialize)]
+struct VersionOnly {
+    version: Option<u64>,
+}
+
 /// A set of accepted findings, by fingerprint.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Baseline {
@@ -107,18 +113,20 @@ impl Baseline {
             column,
             message,
         };
+        // The version first: a file of another version may have fields this one rejects.
+        if let Ok(VersionOnly { version: Some(version) }) = serde_json::from_str(text) {
+            if version != u64::from(BASELINE_VERSION) {
+                return Err(parse_err(
+                    1,
+                    1,
+                    format!(
+                        "version {version} is not supported (this azleak reads version {BASELINE_VERSION})"
+                    ),
+                ));
+            }
+        }
         let file: BaselineFile = serde_json::from_str(text)
             .map_err(|e| parse_err(e.line(), e.column(), e.to_string()))?;
-        if file.version != BASELINE_VERSION {
-            return Err(parse_err(
-                1,
-                1,
-                format!(
-                    "version {} is not supported (this azleak reads version {BASELINE_VERSION})",
-                    file.version
-                ),
-            ));
-        }
         let mut entries = BTreeMap::new();
         for (index, entry) in file.entries.into_iter().enumerate() {
             let line = line_of(text, &entry.fingerprint);

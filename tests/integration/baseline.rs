@@ -245,3 +245,22 @@ fn baseline_behind_a_symlink_is_written_through_the_link() {
     let written = std::fs::read_to_string(t.path().join("shared/real.json")).expect("target");
     assert!(written.contains("azure.entra.client-secret") && !written.contains(SECRET_8Q));
 }
+
+#[test]
+fn a_baseline_from_another_version_is_refused_for_its_version_not_its_fields() {
+    let t = TempTree::new();
+    t.file("app.env", format!("AZURE_CLIENT_SECRET={SECRET_8Q}\n"));
+    // A future format with a field this version does not know.
+    t.file(
+        "future.json",
+        r#"{"version": 2, "tool": "azleak", "generated": "2030-01-01", "entries": []}"#,
+    );
+    for flag in ["--baseline", "--write-baseline"] {
+        let (code, _, err) = run(azleak(t.path()).args(["scan", ".", flag, "future.json"]));
+        assert_eq!(code, 2, "{flag}: {err}");
+        assert!(
+            err.contains("future.json") && err.contains("version 2 is not supported"),
+            "{flag}: {err}"
+        );
+    }
+}
