@@ -129,12 +129,13 @@ impl Baseline {
             .map_err(|e| parse_err(e.line(), e.column(), e.to_string()))?;
         let mut entries = BTreeMap::new();
         for (index, entry) in file.entries.into_iter().enumerate() {
-            let line = line_of(text, &entry.fingerprint);
+            // Found only for an error: searching the text for every entry is quadratic.
+            let line = || line_of(text, &entry.fingerprint);
             if entry.fingerprint.len() != 32
                 || !entry.fingerprint.bytes().all(|b| b.is_ascii_hexdigit())
             {
                 return Err(parse_err(
-                    line,
+                    line(),
                     1,
                     format!(
                         "entry {index}: fingerprint {:?} is not 32 hex digits",
@@ -142,9 +143,10 @@ impl Baseline {
                     ),
                 ));
             }
-            if entries.insert(entry.fingerprint.clone(), entry).is_some() {
-                return Err(parse_err(line, 1, format!("entry {index}: duplicate fingerprint")));
+            if entries.contains_key(&entry.fingerprint) {
+                return Err(parse_err(line(), 1, format!("entry {index}: duplicate fingerprint")));
             }
+            entries.insert(entry.fingerprint.clone(), entry);
         }
         Ok(Baseline { entries })
     }
