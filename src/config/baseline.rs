@@ -263,11 +263,19 @@ impl Baseline {
             Some(p) if !p.as_os_str().is_empty() => p,
             _ => Path::new("."),
         };
-        let mut tmp = tempfile::Builder::new()
-            .prefix(".azleak-baseline-")
-            .suffix(".tmp")
-            .tempfile_in(dir)
-            .map_err(err)?;
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(".azleak-baseline-").suffix(".tmp");
+        // The file replaces the baseline: not the private mode of a temporary file, but the
+        // old file's mode, or for a new one what the umask gives any new file.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            builder.permissions(std::fs::Permissions::from_mode(0o666));
+        }
+        let mut tmp = builder.tempfile_in(dir).map_err(err)?;
+        if let Ok(meta) = std::fs::metadata(path) {
+            tmp.as_file().set_permissions(meta.permissions()).map_err(err)?;
+        }
         tmp.write_all(text.as_bytes()).map_err(err)?;
         tmp.as_file().sync_all().map_err(err)?;
         tmp.persist(path).map_err(|e| err(e.error))?;

@@ -264,3 +264,23 @@ fn a_baseline_from_another_version_is_refused_for_its_version_not_its_fields() {
         );
     }
 }
+
+#[cfg(unix)]
+#[test]
+fn a_written_baseline_has_the_permissions_of_an_ordinary_file_or_keeps_its_own() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &std::path::Path| std::fs::metadata(p).expect("stat").permissions().mode();
+    let t = TempTree::new();
+    t.file("app.env", format!("AZURE_CLIENT_SECRET={SECRET_8Q}\n"));
+    // What the umask gives any new file.
+    let ordinary = t.file("ordinary.txt", "x");
+    let (code, _, _) = scan(&t, &["--write-baseline", BASELINE]);
+    assert_eq!(code, 0);
+    let baseline = t.path().join(BASELINE);
+    assert_eq!(mode(&baseline) & 0o777, mode(&ordinary) & 0o777, "a new baseline");
+    // An existing baseline keeps its mode when it is rewritten.
+    std::fs::set_permissions(&baseline, std::fs::Permissions::from_mode(0o664)).expect("chmod");
+    let (code, _, _) = scan(&t, &["--write-baseline", BASELINE]);
+    assert_eq!(code, 0);
+    assert_eq!(mode(&baseline) & 0o777, 0o664, "a rewritten baseline");
+}
