@@ -55,7 +55,7 @@ pub struct InitArgs {
     /// Directory to write azleak.toml in (normally the repository root).
     #[arg(value_name = "DIR", default_value = ".")]
     pub dir: PathBuf,
-    /// Overwrite an existing azleak.toml.
+    /// Overwrite an existing azleak.toml (or .azleak.toml, if that is the one there).
     #[arg(long)]
     pub force: bool,
 }

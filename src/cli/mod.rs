@@ -197,10 +197,13 @@ pub fn finish(
 }
 
 fn init(args: &InitArgs, io: &mut Io<'_>) -> Result<Outcome> {
-    let path = args.dir.join(config::CONFIG_FILE_NAMES[0]);
-    if !args.force && path.exists() {
+    // Either name counts: a second config file next to the first would make every scan fail.
+    let existing =
+        config::CONFIG_FILE_NAMES.iter().map(|name| args.dir.join(name)).find(|p| p.exists());
+    if let (Some(path), false) = (&existing, args.force) {
         anyhow::bail!("{} already exists (use --force to overwrite it)", path.display());
     }
+    let path = existing.unwrap_or_else(|| args.dir.join(config::CONFIG_FILE_NAMES[0]));
     std::fs::write(&path, config::STARTER_CONFIG)
         .with_context(|| format!("cannot write {}", path.display()))?;
     writeln!(io.stdout, "azleak: wrote {}", path.display())?;

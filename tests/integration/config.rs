@@ -243,3 +243,23 @@ fn init_writes_a_starter_that_parses_and_refuses_to_overwrite() {
     let again = std::fs::read_to_string(t.path().join("azleak.toml")).expect("read");
     assert_eq!(again, text);
 }
+
+#[test]
+fn init_does_not_add_a_second_config_next_to_a_dot_azleak_toml() {
+    let t = TempTree::new();
+    t.file(".azleak.toml", "min-confidence = \"high\"\n");
+    let (code, _, err) = run(azleak(t.path()).arg("init"));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains(".azleak.toml already exists"), "{err}");
+    assert!(!t.path().join("azleak.toml").exists(), "a second config makes every scan fail");
+    let (code, _, err) = run(azleak(t.path()).args(["scan", "."]));
+    assert_eq!(code, 0, "{err}");
+    // --force rewrites the config file that is there.
+    let (code, _, err) = run(azleak(t.path()).args(["init", "--force"]));
+    assert_eq!(code, 0, "{err}");
+    assert!(!t.path().join("azleak.toml").exists());
+    let written = std::fs::read_to_string(t.path().join(".azleak.toml")).expect("rewritten");
+    assert!(!written.contains("min-confidence = \"high\""), "{written}");
+    let (code, _, err) = run(azleak(t.path()).args(["scan", "."]));
+    assert_eq!(code, 0, "{err}");
+}
