@@ -646,3 +646,17 @@ fn history_reports_a_secret_copy_without_an_inline_allow_next_to_an_allowed_one(
     let (code, doc) = git_json(r.path(), &[]);
     assert_eq!((code, &doc["summary"]["allowed_inline"]), (0, &Value::from(1)), "{doc}");
 }
+
+#[test]
+fn a_secret_quoted_in_the_commit_message_is_redacted_in_every_format() {
+    let r = TempRepo::new();
+    let message = format!("Hardcode {SECRET_8Q} for the demo\n\nIt is {SECRET_8Q}.");
+    r.snapshot(Some("refs/heads/main"), &[], &[("a.env", &env_line(SECRET_8Q))], &message);
+    for format in ["text", "json", "sarif", "github"] {
+        let (code, out, err) = run(azleak(r.path()).args(["git", "--format", format]));
+        assert_eq!(code, 1, "{format}: {err}");
+        assert!(!out.contains(SECRET_8Q) && !err.contains(SECRET_8Q), "{format}:\n{out}{err}");
+    }
+    let (_, doc) = git_json(r.path(), &[]);
+    assert_eq!(doc["findings"][0]["commit"]["summary"], "Hardcode zzz… for the demo");
+}

@@ -250,15 +250,18 @@ fn assemble(
         let path = &walk.paths[path as usize];
         f.path = path.clone();
         f.fingerprint = finding::fingerprint(&rule, path, &secret);
-        f.commit = info.clone().or_else(|| {
-            Some(CommitInfo {
-                commit: walk.commits[commit as usize].to_string(),
-                author_name: String::new(),
-                author_email: String::new(),
-                date: String::new(),
-                summary: String::new(),
-            })
+        let mut info = info.clone().unwrap_or_else(|| CommitInfo {
+            commit: walk.commits[commit as usize].to_string(),
+            author_name: String::new(),
+            author_email: String::new(),
+            date: String::new(),
+            summary: String::new(),
         });
+        // A message may quote the secret; reports show it only as the redacted hint.
+        if info.summary.contains(secret.as_str()) {
+            info.summary = info.summary.replace(secret.as_str(), &f.secret.redacted());
+        }
+        f.commit = Some(info);
         findings.push(f);
     }
     // Every other path where the same rule found the same secret.
