@@ -19,7 +19,7 @@ use git2::{Oid, Repository};
 use rayon::prelude::*;
 
 use super::walk::{OUTSIDE, Walk, walk_commits};
-use super::{GitError, Loaded, Progress, already_held, commit_info, load_blob, open, short};
+use super::{Earlier, GitError, Loaded, Progress, commit_info, load_blob, open, short};
 use crate::detect::Detector;
 use crate::finding::{self, CommitInfo, Finding, OtherLocation};
 use crate::scan::{ScanOutput, locate};
@@ -218,7 +218,7 @@ fn drop_inherited(
         !parents.iter().any(|parent| {
             let Ok(entry) = parent.tree().and_then(|t| t.get_path(path)) else { return false };
             match repo.find_blob(entry.id()) {
-                Ok(blob) => already_held(detector, &mut scratch, blob.content(), f),
+                Ok(blob) => Earlier::new(blob.content()).holds(detector, &mut scratch, f),
                 Err(_) => false,
             }
         })

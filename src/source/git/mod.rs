@@ -144,24 +144,45 @@ pub(crate) fn load_blob<'odb>(
     Ok(Loaded::Text(object))
 }
 
-/// Whether an earlier version of a file (`before`) already held the secret of `finding`, for
-/// the same rule: written as is, or in an encoding the detector decodes (base64, percent, JSON
-/// escapes, concatenated literals), so re-committing an encoded secret is not "adding" it. The
-/// detector runs on `before` only when the secret is not there as written.
-pub(crate) fn already_held(
-    detector: &Detector,
-    scratch: &mut Scratch,
-    before: &[u8],
-    finding: &Finding,
-) -> bool {
-    let secret = finding.secret.reveal().as_bytes();
-    if memchr::memmem::find(before, secret).is_some() {
-        return true;
+/// An earlier version of a file, to tell the secrets a change adds from those it already had.
+pub(crate) struct Earlier<'a> {
+    bytes: &'a [u8],
+    /// (rule index, decoded secret) of the secrets written encoded in it, found on first need.
+    encoded: Option<Vec<(usize, Vec<u8>)>>,
+}
+
+impl<'a> Earlier<'a> {
+    /// The earlier content.
+    pub(crate) fn new(bytes: &'a [u8]) -> Earlier<'a> {
+        Earlier { bytes, encoded: None }
     }
-    detector.scan(before, scratch).iter().any(|m| {
-        m.decoded.as_ref().is_some_and(|(_, decoded)| decoded == secret)
-            && detector.rules().rule(m.rule).id() == finding.rule_id
-    })
+
+    /// Whether it already held the secret of `finding`, for the same rule: written as is, or
+    /// in an encoding the detector decodes (base64, percent, JSON escapes, concatenated
+    /// literals), so re-committing an encoded secret is not "adding" it. The detector runs on
+    /// the earlier content once, and only if a secret is not there as written.
+    pub(crate) fn holds(
+        &mut self,
+        detector: &Detector,
+        scratch: &mut Scratch,
+        finding: &Finding,
+    ) -> bool {
+        let secret = finding.secret.reveal().as_bytes();
+        if memchr::memmem::find(self.bytes, secret).is_some() {
+            return true;
+        }
+        let bytes = self.bytes;
+        let encoded = self.encoded.get_or_insert_with(|| {
+            detector
+                .scan(bytes, scratch)
+                .into_iter()
+                .filter_map(|m| m.decoded.map(|(_, decoded)| (m.rule, decoded)))
+                .collect()
+        });
+        encoded.iter().any(|(rule, decoded)| {
+            decoded == secret && detector.rules().rule(*rule).id() == finding.rule_id
+        })
+    }
 }
 
 /// Whether a HEAD lookup failed only because there are no commits yet.

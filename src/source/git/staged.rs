@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use git2::{Delta, DiffFindOptions, DiffOptions, FileMode, Oid, Repository};
 
-use super::{GitError, Loaded, already_held, is_unborn, load_blob, open, repo_error};
+use super::{Earlier, GitError, Loaded, is_unborn, load_blob, open, repo_error};
 use crate::detect::Detector;
 use crate::finding;
 use crate::scan::{ScanOutput, locate};
@@ -79,7 +79,8 @@ pub fn scan_staged(
                 if !findings.is_empty() {
                     if let Some(old_id) = old_blob {
                         let before = read_old(&repo, old_id, &path, &mut out.summary.errors);
-                        findings.retain(|f| !already_held(detector, &mut scratch, &before, f));
+                        let mut before = Earlier::new(&before);
+                        findings.retain(|f| !before.holds(detector, &mut scratch, f));
                     }
                 }
                 out.findings.extend(findings);
