@@ -137,10 +137,37 @@ pub fn run(hay: &[u8], at: usize, encoding: Encoding) -> (usize, usize) {
         Encoding::Percent => run_around(hay, at, is_url_run, is_url_run),
         Encoding::JsonEscape => run_around(hay, at, is_escape_run, is_escape_run),
         // Padding ends a base64 string: `KEY_B64=...` must not pull `B64=` into the run.
-        Encoding::Base64 => run_around(hay, at, is_base64_body, is_base64_run),
+        Encoding::Base64 => {
+            let (start, end) = run_around(hay, at, is_base64_body, is_base64_run);
+            // A run longer than MAX_REACH was cut on the left: its start is not the string's,
+            // so find the 4-character groups again, from the marker the trigger signals.
+            if start > 0 && is_base64_body(hay[start - 1]) {
+                let shift = (0..4).find(|&s| marker_decodes(hay, start + s, end, at));
+                return (start + shift.unwrap_or(0), end);
+            }
+            (start, end)
+        }
         // The literals are found by `decode`; the run is just the marker's own literal.
         Encoding::Concat => run_around(hay, at, is_secret_char, is_secret_char),
     }
+}
+
+/// Whether decoding in 4-character groups counted from `start` turns the base64 around `at`
+/// (in `start..end`) into a secret marker.
+fn marker_decodes(hay: &[u8], start: usize, end: usize, at: usize) -> bool {
+    if at < start {
+        return false;
+    }
+    let group = start + (at - start) / 4 * 4;
+    let from = group.saturating_sub(4).max(start);
+    let to = (group + 8).min(end);
+    if to <= from {
+        return false;
+    }
+    let chunk = &hay[from..from + (to - from) / 4 * 4];
+    BASE64.decode(chunk).is_ok_and(|bytes| {
+        MARKERS.iter().any(|m| bytes.windows(m.len()).any(|w| w == m.as_slice()))
+    })
 }
 
 /// Decodes `hay[start..end]`; `None` if it does not decode to anything new.

@@ -94,3 +94,35 @@ fn huge_single_line_places_a_secret_near_its_end() {
     assert_eq!(code, 1);
     assert_eq!(locations(&doc), [loc("bundle.min.js", 1, column, column + 40, RULE_8Q, "high")]);
 }
+
+#[test]
+fn a_secret_deep_inside_a_long_base64_value_is_found_at_every_alignment() {
+    use base64::Engine;
+    // A Kubernetes Secret holding a whole appsettings.json: the secret is thousands of base64
+    // characters from the start of the value.
+    let t = TempTree::new();
+    for pad in 3000..3003 {
+        let settings = format!(
+            "{{\"Logging\": \"{}\", \"AzureAd\": {{\"ClientSecret\": \"{SECRET_8Q}\"}}}}",
+            "x".repeat(pad)
+        );
+        let encoded = base64::engine::general_purpose::STANDARD.encode(settings);
+        t.file(&format!("secret-{pad}.yaml"), format!("data:\n  appsettings.json: {encoded}\n"));
+    }
+    let (code, doc, err) = scan_json(&t, &[]);
+    assert_eq!(code, 1, "{err}");
+    let found: Vec<(&str, &str)> = doc["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .map(|f| (f["path"].as_str().unwrap_or(""), f["encoding"].as_str().unwrap_or("")))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            ("secret-3000.yaml", "base64"),
+            ("secret-3001.yaml", "base64"),
+            ("secret-3002.yaml", "base64")
+        ]
+    );
+}
