@@ -113,7 +113,12 @@ fn scan(args: &ScanArgs, io: &mut Io<'_>) -> Result<Outcome> {
     let detector = Detector::new(settings.load_rules()?);
     let output = if stdin {
         let mut bytes = Vec::new();
-        io::stdin().lock().read_to_end(&mut bytes).context("cannot read standard input")?;
+        // Just past the limit is enough to know it is too large; a stream may never end.
+        io::stdin()
+            .lock()
+            .take(settings.max_file_size.saturating_add(1))
+            .read_to_end(&mut bytes)
+            .context("cannot read standard input")?;
         scan_stdin_bytes(&detector, "-", &bytes, settings.max_file_size)
     } else {
         settings.cover_roots(&args.paths);

@@ -52,3 +52,22 @@ fn binary_or_oversized_stdin_is_skipped_with_its_reason() {
     );
     assert_eq!(doc["summary"]["files"], 0);
 }
+
+/// Standard input larger than --max-file-size is skipped after reading just past the limit,
+/// not read to its end first: an endless stream (here /dev/zero) would never finish.
+#[cfg(unix)]
+#[test]
+fn oversized_stdin_is_skipped_without_reading_it_all() {
+    let t = TempTree::new();
+    let zero = std::fs::File::open("/dev/zero").expect("/dev/zero");
+    let out = std::process::Command::new(crate::util::azleak_bin())
+        .current_dir(t.path())
+        .args(["scan", "-", "--format", "json", "--max-file-size", "1K", "--no-config"])
+        .stdin(zero)
+        .output()
+        .expect("run azleak");
+    let doc = json(&String::from_utf8_lossy(&out.stdout));
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(doc["summary"]["skipped"][0]["reason"], "too-large", "{doc}");
+    assert_eq!(doc["summary"]["files"], 0);
+}
