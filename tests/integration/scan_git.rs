@@ -660,3 +660,29 @@ fn a_secret_quoted_in_the_commit_message_is_redacted_in_every_format() {
     let (_, doc) = git_json(r.path(), &[]);
     assert_eq!(doc["findings"][0]["commit"]["summary"], "Hardcode zzz… for the demo");
 }
+
+/// In a pre-commit hook of `git commit -a` or `git commit PATHS`, git commits a different index
+/// than `.git/index` and names it in GIT_INDEX_FILE: that is the one to scan.
+#[test]
+fn staged_scans_the_index_named_by_git_index_file() {
+    let r = TempRepo::new();
+    r.write("a.env", "A=1\n");
+    r.stage("a.env");
+    r.commit_staged("init");
+    // The index being committed holds the secret; .git/index does not (as in `git commit -a`).
+    r.write("a.env", &env_line(SECRET_8Q));
+    r.stage("a.env");
+    let next = r.path().join(".git").join("next-index-1.lock");
+    std::fs::copy(r.path().join(".git").join("index"), &next).expect("copy index");
+    let head = r.repo.head().and_then(|h| h.peel_to_tree()).expect("HEAD tree");
+    let mut index = r.repo.index().expect("index");
+    index.read_tree(&head).expect("reset index");
+    index.write().expect("write index");
+    let (code, doc) = git_json(r.path(), &["--staged"]);
+    assert_eq!((code, rows(&doc)), (0, vec![]), "{doc}");
+    let (code, out, err) = run(azleak(r.path())
+        .args(["git", "--staged", "--format", "json"])
+        .env("GIT_INDEX_FILE", &next));
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(rows(&json(&out)), vec![staged_row(HIGH, "a.env", 1)]);
+}

@@ -32,7 +32,15 @@ pub fn scan_staged(
         Err(e) if is_unborn(&e) => None,
         Err(e) => return Err(repo_error(repo_path, "cannot read HEAD")(e)),
     };
-    let index = repo.index().map_err(repo_error(repo_path, "cannot read the index"))?;
+    // In a hook of `git commit -a` or `git commit PATHS`, what git is about to commit is not
+    // .git/index but the index it names in GIT_INDEX_FILE (as for every git command it runs).
+    let index = match std::env::var_os("GIT_INDEX_FILE").filter(|f| !f.is_empty()) {
+        Some(file) => git2::Index::open(Path::new(&file)).map_err(repo_error(
+            repo_path,
+            &format!("cannot read the index {} (GIT_INDEX_FILE)", Path::new(&file).display()),
+        ))?,
+        None => repo.index().map_err(repo_error(repo_path, "cannot read the index"))?,
+    };
     let mut diff_options = DiffOptions::new();
     diff_options.ignore_submodules(false).include_typechange(true);
     let mut diff = repo
