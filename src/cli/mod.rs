@@ -196,6 +196,12 @@ pub fn finish(
         min_confidence: settings.min_confidence,
         sarif_category: opts.sarif_category.clone(),
         kind,
+        // In a git repository, SARIF paths are relative to its root (what code scanning's
+        // %SRCROOT% is); elsewhere they stay relative to the current directory.
+        source_root: settings.root.join(".git").exists().then(|| crate::report::SourceRoot {
+            root: settings.root.clone(),
+            cwd: settings.cwd().to_path_buf(),
+        }),
     };
     write_report(&output.findings, &output, rules, &options, opts, io)?;
     Ok(Outcome { findings: output.findings.len(), errors: output.summary.errors.len() })

@@ -294,6 +294,11 @@ impl Settings {
         self.coverage = Coverage::Under(under);
     }
 
+    /// The directory azleak ran in: relative finding paths of file scans are relative to it.
+    pub fn cwd(&self) -> &Path {
+        &self.cwd
+    }
+
     /// A finding's path relative to the repository root, `/`-separated. Paths of git scans
     /// (history and staged) already are; file paths are resolved against the current directory.
     /// A path outside the root, and standard input (`-`), are returned as given.
@@ -301,17 +306,7 @@ impl Settings {
         if kind != ScanKind::Files || f.commit.is_some() || f.path == "-" {
             return f.path.clone();
         }
-        let abs = normalize(&self.cwd.join(&f.path));
-        if let Ok(rest) = abs.strip_prefix(&self.root) {
-            return display_path(rest);
-        }
-        // The root or the path may go through a symbolic link: compare canonical forms.
-        if let (Ok(a), Ok(r)) = (abs.canonicalize(), self.root.canonicalize()) {
-            if let Ok(rest) = a.strip_prefix(&r) {
-                return display_path(rest);
-            }
-        }
-        f.path.clone()
+        root_relative(&self.root, &self.cwd, &f.path).unwrap_or_else(|| f.path.clone())
     }
 
     /// What a scan of this kind covered: staged changes never cover a whole file set.
@@ -450,6 +445,18 @@ pub fn discover(root: &Path) -> Result<Option<PathBuf>, ConfigError> {
 }
 
 /// Makes an absolute path lexically normal: no `.`, and `..` applied.
+/// `path` (relative to `cwd`, or absolute) relative to `root`, `/`-separated; `None` when it
+/// lies outside the root.
+pub fn root_relative(root: &Path, cwd: &Path, path: &str) -> Option<String> {
+    let abs = normalize(&cwd.join(path));
+    if let Ok(rest) = abs.strip_prefix(root) {
+        return Some(display_path(rest));
+    }
+    // The root or the path may go through a symbolic link: compare canonical forms.
+    let (a, r) = (abs.canonicalize().ok()?, root.canonicalize().ok()?);
+    a.strip_prefix(&r).ok().map(display_path)
+}
+
 fn normalize(path: &Path) -> PathBuf {
     let mut out = PathBuf::new();
     for c in path.components() {

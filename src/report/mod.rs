@@ -80,6 +80,18 @@ pub struct ReportOptions {
     pub sarif_category: Option<String>,
     /// What was scanned.
     pub kind: ScanKind,
+    /// The git repository's root and the current directory, so SARIF can give file-scan paths
+    /// relative to the root (`%SRCROOT%`) wherever azleak ran; `None` outside a repository.
+    pub source_root: Option<SourceRoot>,
+}
+
+/// Where the scanned repository is, for repository-relative URIs.
+#[derive(Debug, Clone)]
+pub struct SourceRoot {
+    /// The repository root (absolute).
+    pub root: std::path::PathBuf,
+    /// The directory relative file paths are relative to.
+    pub cwd: std::path::PathBuf,
 }
 
 impl Default for ReportOptions {
@@ -91,6 +103,7 @@ impl Default for ReportOptions {
             min_confidence: Confidence::Medium,
             sarif_category: None,
             kind: ScanKind::Files,
+            source_root: None,
         }
     }
 }

@@ -14,7 +14,7 @@ use serde_sarif::sarif::{
     Tool, ToolComponent,
 };
 
-use super::{Report, Reporter};
+use super::{Report, ReportOptions, Reporter, ScanKind};
 use crate::finding::{Confidence, Finding};
 use crate::rules::Rule;
 
@@ -114,6 +114,19 @@ fn camel_name(id: &str) -> String {
         .collect()
 }
 
+/// The URI of a finding's path: relative to the repository root for file scans (history and
+/// staged paths already are), so `%SRCROOT%` resolves wherever azleak ran.
+fn artifact_uri(path: &str, options: &ReportOptions) -> (String, bool) {
+    if options.kind == ScanKind::Files && path != "-" {
+        if let Some(base) = &options.source_root {
+            if let Some(rel) = crate::config::root_relative(&base.root, &base.cwd, path) {
+                return relative_uri(&rel);
+            }
+        }
+    }
+    relative_uri(path)
+}
+
 /// A relative, `/`-separated URI for a path, percent-encoding what URIs cannot hold.
 pub(crate) fn relative_uri(path: &str) -> (String, bool) {
     let mut p = path.to_string();
@@ -140,14 +153,13 @@ pub(crate) fn relative_uri(path: &str) -> (String, bool) {
 }
 
 fn location(
-    path: &str,
+    (uri, relative): (String, bool),
     line: usize,
     column: usize,
     end_column: usize,
     message: Option<String>,
     snippet: Option<String>,
 ) -> Location {
-    let (uri, relative) = relative_uri(path);
     let artifact = if relative {
         ArtifactLocation::builder().uri(uri).uri_base_id("%SRCROOT%").build()
     } else {
@@ -171,7 +183,13 @@ fn location(
     }
 }
 
-fn result(f: &Finding, rule_index: Option<usize>, rule: Option<&Rule>, show: bool) -> SarifResult {
+fn result(
+    f: &Finding,
+    rule_index: Option<usize>,
+    rule: Option<&Rule>,
+    options: &ReportOptions,
+) -> SarifResult {
+    let show = options.show_secrets;
     let name = rule.map_or(f.rule_id.as_str(), |r| r.syntax.name.as_str());
     let mut text = format!(
         "{name} ({} confidence) with hint {}: rotate it in Microsoft Entra ID > App registrations > Certificates & secrets.",
@@ -212,7 +230,7 @@ fn result(f: &Finding, rule_index: Option<usize>, rule: Option<&Rule>, show: boo
         .level(level(f.confidence))
         .message(Message::builder().text(text).build())
         .locations(vec![location(
-            &f.path,
+            artifact_uri(&f.path, options),
             f.line,
             f.column,
             f.end_column,
@@ -233,7 +251,7 @@ fn result(f: &Finding, rule_index: Option<usize>, rule: Option<&Rule>, show: boo
             .enumerate()
             .map(|(i, o)| {
                 let mut loc = location(
-                    &o.path,
+                    artifact_uri(&o.path, options),
                     o.line,
                     o.column,
                     o.end_column,
@@ -252,14 +270,13 @@ fn result(f: &Finding, rule_index: Option<usize>, rule: Option<&Rule>, show: boo
 fn build(report: &Report<'_>) -> Sarif {
     let rules: Vec<&Rule> = report.rules.iter().collect();
     let descriptors: Vec<ReportingDescriptor> = rules.iter().map(|r| descriptor(r)).collect();
-    let show = report.options.show_secrets;
     let results: Vec<SarifResult> = report
         .findings
         .iter()
         .take(MAX_SARIF_RESULTS)
         .map(|f| {
             let index = rules.iter().position(|r| r.id() == f.rule_id);
-            result(f, index, index.map(|i| rules[i]), show)
+            result(f, index, index.map(|i| rules[i]), report.options)
         })
         .collect();
     let mut notifications: Vec<Notification> = Vec::new();

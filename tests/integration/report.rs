@@ -506,3 +506,18 @@ fn sarif_and_json_agree_on_each_finding_s_properties() {
         assert_eq!(properties["entropy"].to_string(), finding["entropy"].to_string());
     }
 }
+
+#[test]
+fn sarif_uris_are_relative_to_the_repository_root_wherever_azleak_runs() {
+    let t = TempTree::new();
+    std::fs::create_dir(t.path().join(".git")).expect("repo marker");
+    t.file("services/api/app.env", format!("AZURE_CLIENT_SECRET={SECRET_8Q}\n"));
+    t.file("docs/readme.txt", "nothing here\n");
+    let sub = t.path().join("docs");
+    let (code, out, err) = run(isolated_azleak(&sub).args(["scan", "--format", "sarif", ".."]));
+    assert_eq!(code, 1, "{err}");
+    let sarif = json(&out);
+    let location = &sarif["runs"][0]["results"][0]["locations"][0]["physicalLocation"];
+    assert_eq!(location["artifactLocation"]["uri"], "services/api/app.env");
+    assert_eq!(location["artifactLocation"]["uriBaseId"], "%SRCROOT%");
+}
