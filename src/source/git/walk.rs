@@ -37,6 +37,9 @@ pub(super) struct Walk {
     /// Blob → (path, index of the first commit whose tree has the blob at that path), in walk
     /// order; the commit is [`OUTSIDE`] if a range inherited the pair.
     pub(super) first_seen: HashMap<Oid, Vec<(u32, u32)>>,
+    /// The (blob, path) pairs in `first_seen`, so recording a pair is O(1) even for a blob found
+    /// at thousands of paths (the empty file).
+    pairs_seen: HashSet<(Oid, u32)>,
     /// (tree, path) pairs already read.
     trees_seen: HashSet<(Oid, u32)>,
     /// Gitlinks (submodules) met, by path id.
@@ -58,9 +61,8 @@ impl Walk {
 
     /// Records a (blob, path) pair unless an earlier commit had it.
     fn record(&mut self, blob: Oid, path: u32, commit: u32) {
-        let occurrences = self.first_seen.entry(blob).or_default();
-        if !occurrences.iter().any(|&(p, _)| p == path) {
-            occurrences.push((path, commit));
+        if self.pairs_seen.insert((blob, path)) {
+            self.first_seen.entry(blob).or_default().push((path, commit));
         }
     }
 }
