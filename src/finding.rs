@@ -120,6 +120,39 @@ pub struct OtherLocation {
     pub commit: Option<String>,
 }
 
+/// Which part of its source a secret was found in: the content (of a file, blob or standard
+/// input), or the metadata around it.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum Part {
+    /// The bytes of the file, blob or standard input.
+    #[default]
+    Content,
+    /// The file's path (a file or directory name holds the secret).
+    Path,
+    /// A commit's message.
+    CommitMessage,
+    /// A commit's author or committer name or e-mail.
+    CommitAuthor,
+    /// An annotated tag's message or tagger.
+    TagMessage,
+}
+
+impl Part {
+    /// Kebab-case name, as in JSON reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Part::Content => "content",
+            Part::Path => "path",
+            Part::CommitMessage => "commit-message",
+            Part::CommitAuthor => "commit-author",
+            Part::TagMessage => "tag-message",
+        }
+    }
+}
+
 /// One reported secret.
 #[derive(Debug, Clone)]
 pub struct Finding {
@@ -129,6 +162,8 @@ pub struct Finding {
     pub confidence: Confidence,
     /// Path as given or found by the walk (`-` for standard input), `/`-separated.
     pub path: String,
+    /// Where in its source the secret was: content (the usual case) or metadata.
+    pub part: Part,
     /// 1-based line of the secret's first character.
     pub line: usize,
     /// 1-based column (in characters) of the secret's first character.

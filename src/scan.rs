@@ -116,6 +116,7 @@ pub fn locate(detector: &Detector, path: &str, bytes: &[u8], matches: &[RawMatch
             rule_id: rule.id().to_string(),
             confidence: m.confidence,
             path: path.to_string(),
+            part: finding::Part::Content,
             line,
             column,
             end_column,

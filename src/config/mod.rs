@@ -488,6 +488,7 @@ mod tests {
             rule_id: "azure.entra.client-secret".into(),
             confidence: Confidence::High,
             path: path.into(),
+            part: crate::finding::Part::Content,
             line: 7,
             column: 1,
             end_column: 41,

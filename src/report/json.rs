@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use super::{Report, Reporter};
 use crate::detect::Encoding;
-use crate::finding::{ChecksumStatus, CommitInfo, Confidence, OtherLocation};
+use crate::finding::{ChecksumStatus, CommitInfo, Confidence, OtherLocation, Part};
 use crate::scan::Summary;
 
 /// Version of the JSON document's schema; bumped on incompatible changes.
@@ -38,6 +38,8 @@ struct JsonFinding<'a> {
     rule_name: &'a str,
     confidence: Confidence,
     path: &'a str,
+    #[serde(skip_serializing_if = "is_content")]
+    part: Part,
     line: usize,
     column: usize,
     end_column: usize,
@@ -54,6 +56,10 @@ struct JsonFinding<'a> {
     other_locations: &'a [OtherLocation],
 }
 
+fn is_content(part: &Part) -> bool {
+    *part == Part::Content
+}
+
 impl Reporter for JsonReporter {
     fn report(&self, w: &mut dyn Write, report: &Report<'_>) -> io::Result<()> {
         let show = report.options.show_secrets;
@@ -65,6 +71,7 @@ impl Reporter for JsonReporter {
                 rule_name: report.rules.get(&f.rule_id).map_or("", |r| r.syntax.name.as_str()),
                 confidence: f.confidence,
                 path: &f.path,
+                part: f.part,
                 line: f.line,
                 column: f.column,
                 end_column: f.end_column,
