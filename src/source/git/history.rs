@@ -18,8 +18,9 @@ use std::time::Instant;
 use git2::{Oid, Repository};
 use rayon::prelude::*;
 
+use super::metadata::{Metadata, redact, scan_metadata};
 use super::walk::{OUTSIDE, Walk, walk_commits};
-use super::{Earlier, GitError, Loaded, Progress, commit_info, load_blob, open, short};
+use super::{Earlier, GitError, Loaded, Progress, Source, commit_info, load_blob, open, short};
 use crate::detect::Detector;
 use crate::finding::{self, CommitInfo, Finding, OtherLocation};
 use crate::scan::{ScanOutput, locate};
@@ -57,9 +58,11 @@ pub fn scan_history(
     progress: &dyn Progress,
 ) -> Result<ScanOutput, GitError> {
     let started = Instant::now();
-    let repo = open(repo_path)?;
+    let opened = open(repo_path)?;
+    let repo = &opened.repo;
     let mut walk = Walk::default();
-    walk_commits(&repo, repo_path, options.range.as_deref(), &mut walk, progress)?;
+    walk.errors = opened.source.guard.corrupt.clone();
+    walk_commits(repo, repo_path, options.range.as_deref(), &mut walk, progress)?;
 
     // Unique blobs, with every (path, commit) where they first appeared, oldest first.
     let mut blobs: Vec<(Oid, Vec<(u32, u32)>)> = std::mem::take(&mut walk.first_seen)
@@ -74,7 +77,14 @@ pub fn scan_history(
     blobs.sort_by_key(|(oid, occ)| (occ[0].1, *oid));
     progress.blobs(blobs.len() as u64);
 
-    let results = scan_blobs(detector, &repo, &blobs, options, progress);
+    let source = &opened.source;
+    let commits = &walk.commits;
+    let (results, metadata) = in_pool(options.threads, || {
+        let results = scan_blobs(detector, source, &blobs, options, progress);
+        // Tags are not part of a range: only a whole-history scan reads them.
+        let metadata = scan_metadata(detector, source, commits, options.range.is_none());
+        (results, metadata)
+    });
 
     let mut out = ScanOutput::default();
     out.summary.commits = Some(walk.commits.len() as u64);
@@ -127,53 +137,65 @@ pub fn scan_history(
         }
     }
     if options.range.is_some() {
-        drop_inherited(detector, &repo, &walk, &mut introduced, &mut out.summary.errors);
+        drop_inherited(detector, repo, &walk, &mut introduced, &mut out.summary.errors);
     }
-    out.findings = assemble(&repo, &walk, introduced, &mut out.summary.errors);
+    out.findings = assemble(repo, &walk, introduced, &mut out.summary.errors);
+    let Metadata { findings, errors, secrets } = metadata;
+    // A secret in a commit's metadata shows redacted in every finding of that commit.
+    for f in &mut out.findings {
+        if let Some(info) = &mut f.commit {
+            if let Some(found) = secrets.get(&info.commit) {
+                redact(info, found);
+            }
+        }
+    }
+    out.findings.extend(findings);
+    out.summary.errors.extend(errors);
     finding::sort_findings(&mut out.findings);
     out.summary.sort();
     out.summary.elapsed = started.elapsed();
     Ok(out)
 }
 
+/// Runs `f` on a pool of `threads` worker threads (0: one per core).
+fn in_pool<T: Send>(threads: usize, f: impl FnOnce() -> T + Send) -> T {
+    match rayon::ThreadPoolBuilder::new().num_threads(threads).build() {
+        Ok(pool) => pool.install(f),
+        Err(_) => f(),
+    }
+}
+
 /// Reads and scans each unique blob once, in parallel; each thread has its own repository
 /// handle and scratch space and holds one blob at a time.
 fn scan_blobs(
     detector: &Detector,
-    repo: &Repository,
+    source: &Source,
     blobs: &[(Oid, Vec<(u32, u32)>)],
     options: &HistoryOptions,
     progress: &dyn Progress,
 ) -> Vec<BlobResult> {
-    let git_dir = repo.path().to_path_buf();
-    let scan = || {
-        blobs
-            .par_iter()
-            .map_init(
-                || (Repository::open(&git_dir), detector.scratch()),
-                |(repo, scratch), (oid, _)| {
-                    let odb = match repo {
-                        Ok(r) => r.odb(),
-                        Err(e) => Err(git2::Error::from_str(e.message())),
-                    };
-                    let result = match odb {
-                        Ok(odb) => scan_blob(detector, scratch, &odb, *oid, options.max_file_size),
-                        Err(e) => BlobResult::Error(e.to_string()),
-                    };
-                    let bytes = match &result {
-                        BlobResult::Scanned { bytes, .. } => *bytes,
-                        _ => 0,
-                    };
-                    progress.blob(bytes);
-                    result
-                },
-            )
-            .collect()
-    };
-    match rayon::ThreadPoolBuilder::new().num_threads(options.threads).build() {
-        Ok(pool) => pool.install(scan),
-        Err(_) => scan(),
-    }
+    blobs
+        .par_iter()
+        .map_init(
+            || (source.reopen(), detector.scratch()),
+            |(repo, scratch), (oid, _)| {
+                let odb = match repo {
+                    Ok(r) => r.odb(),
+                    Err(e) => Err(git2::Error::from_str(e.message())),
+                };
+                let result = match odb {
+                    Ok(odb) => scan_blob(detector, scratch, &odb, *oid, options.max_file_size),
+                    Err(e) => BlobResult::Error(super::message(&e)),
+                };
+                let bytes = match &result {
+                    BlobResult::Scanned { bytes, .. } => *bytes,
+                    _ => 0,
+                };
+                progress.blob(bytes);
+                result
+            },
+        )
+        .collect()
 }
 
 fn scan_blob(
@@ -191,7 +213,7 @@ fn scan_blob(
             BlobResult::Scanned { bytes: bytes.len() as u64, findings }
         }
         Ok(Loaded::Skipped(reason)) => BlobResult::Skipped(reason),
-        Err(e) => BlobResult::Error(e.to_string()),
+        Err(e) => BlobResult::Error(super::message(&e)),
     }
 }
 
@@ -211,7 +233,8 @@ fn drop_inherited(
         let parents = match repo.find_commit(oid) {
             Ok(c) => c.parents().collect::<Vec<_>>(),
             Err(e) => {
-                errors.push(ScanError { path: format!("commit {oid}"), message: e.to_string() });
+                errors
+                    .push(ScanError { path: format!("commit {oid}"), message: super::message(&e) });
                 return true;
             }
         };
@@ -241,8 +264,10 @@ fn assemble(
             match repo.find_commit(oid) {
                 Ok(c) => Some(commit_info(&c)),
                 Err(e) => {
-                    errors
-                        .push(ScanError { path: format!("commit {oid}"), message: e.to_string() });
+                    errors.push(ScanError {
+                        path: format!("commit {oid}"),
+                        message: super::message(&e),
+                    });
                     None
                 }
             }

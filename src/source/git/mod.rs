@@ -8,6 +8,8 @@
 //! repository, and never touches the working tree. Output formats and thresholds live elsewhere.
 
 mod history;
+mod loose;
+mod metadata;
 mod staged;
 mod walk;
 
@@ -27,24 +29,22 @@ pub use staged::scan_staged;
 #[derive(Debug, thiserror::Error)]
 pub enum GitError {
     /// The path is not inside a git repository, or the repository cannot be opened.
-    #[error("{path}: cannot open git repository: {source}")]
+    #[error("{path}: cannot open git repository: {message}")]
     Open {
-        /// The path given.
+        /// The path given (or `GIT_DIR=...` when the environment named the repository).
         path: String,
-        /// What libgit2 said.
-        #[source]
-        source: git2::Error,
+        /// What libgit2 said (its message only, once).
+        message: String,
     },
     /// A repository-wide operation failed (reading refs, the index, HEAD).
-    #[error("{path}: {what}: {source}")]
+    #[error("{path}: {what}: {message}")]
     Repo {
         /// The repository.
         path: String,
         /// What was being done.
         what: String,
-        /// What libgit2 said.
-        #[source]
-        source: git2::Error,
+        /// What libgit2 said (its message only, once).
+        message: String,
     },
     /// `--range` is not a revision or `A..B` range of this repository.
     #[error("{path}: bad --range {range:?}: {message}")]
@@ -105,18 +105,99 @@ pub fn configure_libgit2() {
     });
 }
 
-/// Opens the repository containing `path` (searching parent directories, like git).
-pub(crate) fn open(path: &Path) -> Result<Repository, GitError> {
+/// A repository opened for scanning: its corrupt loose objects are set aside (see
+/// [`loose`]), and worker threads open their own handles of it the same way.
+pub(crate) struct Opened {
+    /// The handle of the calling thread.
+    pub(crate) repo: Repository,
+    /// How to open more handles (shared with worker threads).
+    pub(crate) source: Source,
+}
+
+/// Where an [`Opened`] repository is, and its corrupt loose objects set aside.
+pub(crate) struct Source {
+    git_dir: std::path::PathBuf,
+    from_env: bool,
+    pub(crate) guard: loose::Guard,
+}
+
+impl Source {
+    /// Another handle on the same repository, for a worker thread.
+    pub(crate) fn reopen(&self) -> Result<Repository, git2::Error> {
+        let repo = if self.from_env {
+            Repository::open_from_env()?
+        } else {
+            Repository::open(&self.git_dir)?
+        };
+        self.guard.apply(&repo)?;
+        Ok(repo)
+    }
+}
+
+/// Whether the repository of `path` comes from the environment, the way git finds it: `path` is
+/// `.` (the default) and `GIT_DIR` or `GIT_WORK_TREE` is set. A repository named on the
+/// command line is that repository, whatever the environment says.
+fn from_env(path: &Path) -> bool {
+    path == Path::new(".")
+        && ["GIT_DIR", "GIT_WORK_TREE"]
+            .iter()
+            .any(|v| std::env::var_os(v).is_some_and(|value| !value.is_empty()))
+}
+
+/// How a repository from the environment is named in messages.
+fn env_name() -> String {
+    match std::env::var_os("GIT_DIR").filter(|d| !d.is_empty()) {
+        Some(dir) => format!("GIT_DIR={}", super::display_path(Path::new(&dir))),
+        None => ".".into(),
+    }
+}
+
+/// Opens the repository containing `path` (searching parent directories, like git), or the one
+/// `GIT_DIR` / `GIT_WORK_TREE` name (see [`from_env`]), and checks its loose objects.
+pub(crate) fn open(path: &Path) -> Result<Opened, GitError> {
     configure_libgit2();
-    Repository::open_ext(path, git2::RepositoryOpenFlags::empty(), std::iter::empty::<&str>())
-        .map_err(|source| GitError::Open { path: super::display_path(path), source })
+    let env = from_env(path);
+    let opened = if env {
+        Repository::open_from_env()
+    } else {
+        Repository::open_ext(path, git2::RepositoryOpenFlags::empty(), std::iter::empty::<&str>())
+    };
+    let name = || if env { env_name() } else { super::display_path(path) };
+    let repo = opened.map_err(|e| GitError::Open { path: name(), message: message(&e) })?;
+    let guard = loose::Guard::check(&repo, env);
+    if guard.unsafe_to_read() {
+        return Err(GitError::Repo {
+            path: name(),
+            what: "corrupt loose objects".into(),
+            message: guard.corrupt.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "),
+        });
+    }
+    guard.apply(&repo).map_err(repo_error(path, "cannot open the object database"))?;
+    let git_dir = repo.path().to_path_buf();
+    Ok(Opened { repo, source: Source { git_dir, from_env: env, guard } })
+}
+
+/// The root of the working tree `azleak git PATH` scans, when the environment names it
+/// (`GIT_DIR` / `GIT_WORK_TREE`, see [`from_env`]): where its `azleak.toml` is looked for.
+/// `None` when `PATH` alone says where the repository is.
+pub fn env_root(path: &Path) -> Option<std::path::PathBuf> {
+    if !from_env(path) {
+        return None;
+    }
+    let repo = Repository::open_from_env().ok()?;
+    Some(repo.workdir().unwrap_or_else(|| repo.path()).to_path_buf())
+}
+
+/// What libgit2 said, without its class and code (`...; class=Odb (9); code=NotFound (-3)`).
+pub(crate) fn message(error: &git2::Error) -> String {
+    error.message().to_string()
 }
 
 /// Wraps a repository-wide libgit2 error.
 pub(crate) fn repo_error(repo_path: &Path, what: &str) -> impl FnOnce(git2::Error) -> GitError {
-    let path = super::display_path(repo_path);
+    let path = if from_env(repo_path) { env_name() } else { super::display_path(repo_path) };
     let what = what.to_string();
-    move |source| GitError::Repo { path, what, source }
+    move |e| GitError::Repo { path, what, message: message(&e) }
 }
 
 /// A blob read under the size and binary limits.

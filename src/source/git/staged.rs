@@ -23,7 +23,8 @@ pub fn scan_staged(
     max_file_size: u64,
 ) -> Result<ScanOutput, GitError> {
     let started = Instant::now();
-    let repo = open(repo_path)?;
+    let opened = open(repo_path)?;
+    let repo = &opened.repo;
     if repo.is_bare() {
         return Err(GitError::Bare { path: crate::source::display_path(repo_path) });
     }
@@ -55,6 +56,7 @@ pub fn scan_staged(
     let odb = repo.odb().map_err(repo_error(repo_path, "cannot open the object database"))?;
     let mut scratch = detector.scratch();
     let mut out = ScanOutput::default();
+    out.summary.errors = opened.source.guard.corrupt.clone();
     for delta in diff.deltas() {
         if !matches!(
             delta.status(),
@@ -86,7 +88,7 @@ pub fn scan_staged(
                 let mut findings = locate(detector, &path, bytes, &matches);
                 if !findings.is_empty() {
                     if let Some(old_id) = old_blob {
-                        let before = read_old(&repo, old_id, &path, &mut out.summary.errors);
+                        let before = read_old(repo, old_id, &path, &mut out.summary.errors);
                         let mut before = Earlier::new(&before);
                         findings.retain(|f| !before.holds(detector, &mut scratch, f));
                     }
@@ -96,7 +98,7 @@ pub fn scan_staged(
             Ok(Loaded::Skipped(reason)) => out.summary.skipped.push(Skipped { path, reason }),
             Err(e) => out.summary.errors.push(ScanError {
                 path: format!("blob {} ({path})", new.id()),
-                message: e.to_string(),
+                message: super::message(&e),
             }),
         }
     }
@@ -113,7 +115,7 @@ fn read_old(repo: &Repository, oid: Oid, path: &str, errors: &mut Vec<ScanError>
         Err(e) => {
             errors.push(ScanError {
                 path: format!("blob {oid} (HEAD:{path})"),
-                message: e.to_string(),
+                message: super::message(&e),
             });
             Vec::new()
         }

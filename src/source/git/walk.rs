@@ -18,7 +18,7 @@
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
-use git2::{ErrorCode, ObjectType, Oid, Repository, RevparseMode, Sort};
+use git2::{ObjectType, Oid, Repository, RevparseMode, Sort};
 
 use super::{GitError, Progress, repo_error, short};
 use crate::source::ScanError;
@@ -87,7 +87,8 @@ pub(super) fn walk_commits(
             let known = walk.errors.len();
             let commits = ordered_by_hand(repo, &tips, &hidden, &mut walk.errors);
             if walk.errors.len() == known {
-                walk.errors.push(ScanError { path: "commit walk".into(), message: e.to_string() });
+                walk.errors
+                    .push(ScanError { path: "commit walk".into(), message: super::message(&e) });
             }
             commits
         }
@@ -103,7 +104,7 @@ pub(super) fn walk_commits(
             Ok(commit) => read_tree(repo, commit.tree_id(), &mut path, index as u32, oid, walk),
             Err(e) => walk
                 .errors
-                .push(ScanError { path: format!("commit {oid}"), message: e.to_string() }),
+                .push(ScanError { path: format!("commit {oid}"), message: super::message(&e) }),
         }
     }
     Ok(())
@@ -121,7 +122,7 @@ fn read_boundary(repo: &Repository, walk: &mut Walk) {
             }
             Err(e) => walk
                 .errors
-                .push(ScanError { path: format!("commit {oid}"), message: e.to_string() }),
+                .push(ScanError { path: format!("commit {oid}"), message: super::message(&e) }),
         }
     }
     outside.sort();
@@ -132,7 +133,7 @@ fn read_boundary(repo: &Repository, walk: &mut Walk) {
             Ok(commit) => read_tree(repo, commit.tree_id(), &mut path, OUTSIDE, oid, walk),
             Err(e) => walk
                 .errors
-                .push(ScanError { path: format!("commit {oid}"), message: e.to_string() }),
+                .push(ScanError { path: format!("commit {oid}"), message: super::message(&e) }),
         }
     }
 }
@@ -157,7 +158,7 @@ fn read_tree(
             let at = String::from_utf8_lossy(path);
             walk.errors.push(ScanError {
                 path: format!("tree {tree_id} ({}:{at})", short(commit)),
-                message: e.to_string(),
+                message: super::message(&e),
             });
             return;
         }
@@ -186,7 +187,10 @@ fn read_tree(
 }
 
 /// The commits every ref (branches, remote branches, tags, notes, the stash) and HEAD lead to.
-/// Refs to other objects (a tag of a tree) are ignored; refs to missing objects are reported.
+/// Refs to other objects (a tag of a tree or blob) lead to no commit and are passed over; every
+/// ref that cannot be read (garbage in its file, a missing or corrupt object on the way to its
+/// commit) is reported as an error naming it, so a scan that could not start where a ref points
+/// never passes silently.
 fn ref_tips(
     repo: &Repository,
     repo_path: &Path,
@@ -198,31 +202,52 @@ fn ref_tips(
         let reference = match reference {
             Ok(r) => r,
             Err(e) => {
-                errors.push(ScanError { path: "refs".into(), message: e.to_string() });
+                errors.push(ScanError { path: "refs".into(), message: super::message(&e) });
                 continue;
             }
         };
-        match reference.peel_to_commit() {
-            Ok(commit) => tips.push(commit.id()),
-            Err(e) if e.code() == ErrorCode::NotFound => errors.push(ScanError {
-                path: String::from_utf8_lossy(reference.name_bytes()).into_owned(),
-                message: e.to_string(),
-            }),
-            Err(_) => {}
+        let name = String::from_utf8_lossy(reference.name_bytes()).into_owned();
+        match tip_of(repo, &reference) {
+            Ok(Some(oid)) => tips.push(oid),
+            Ok(None) => {}
+            Err(message) => errors.push(ScanError { path: format!("ref {name}"), message }),
         }
     }
     match repo.head() {
-        Ok(head) => {
-            if let Ok(commit) = head.peel_to_commit() {
-                tips.push(commit.id());
-            }
-        }
-        Err(e) if super::is_unborn(&e) => {}
-        Err(e) => return Err(repo_error(repo_path, "cannot read HEAD")(e)),
+        Ok(head) => match tip_of(repo, &head) {
+            Ok(tip) => tips.extend(tip),
+            Err(message) => errors.push(ScanError { path: "HEAD".into(), message }),
+        },
+        Err(e) if super::is_unborn(&e) && repo.find_reference("HEAD").is_ok() => {}
+        Err(e) => errors.push(ScanError { path: "HEAD".into(), message: super::message(&e) }),
     }
     tips.sort();
     tips.dedup();
     Ok(tips)
+}
+
+/// The commit a ref leads to, through any annotated tags, checking that the commit can be read;
+/// `None` for a ref to a tree or a blob.
+fn tip_of(repo: &Repository, reference: &git2::Reference<'_>) -> Result<Option<Oid>, String> {
+    let resolved = reference.resolve().map_err(|e| super::message(&e))?;
+    let mut oid = resolved.target().ok_or("points at nothing")?;
+    // Tags of tags are allowed, up to git's own limit.
+    for _ in 0..32 {
+        let object = repo.find_object(oid, None).map_err(|e| super::message(&e))?;
+        match object.kind() {
+            Some(ObjectType::Commit) => {
+                // find_object reads only the header of some objects: parse the commit too.
+                repo.find_commit(oid).map_err(|e| super::message(&e))?;
+                return Ok(Some(oid));
+            }
+            Some(ObjectType::Tag) => {
+                let tag = object.into_tag().map_err(|_| "unreadable tag".to_string())?;
+                oid = tag.target_id();
+            }
+            _ => return Ok(None),
+        }
+    }
+    Err("too many tags of tags".into())
 }
 
 /// The ends of `--range`: `A..B` gives tips `[B]` and hidden `[A]`; a single revision gives
@@ -315,9 +340,8 @@ fn ordered_by_hand(
                     }
                 }
             }
-            Err(e) => {
-                errors.push(ScanError { path: format!("commit {oid}"), message: e.to_string() })
-            }
+            Err(e) => errors
+                .push(ScanError { path: format!("commit {oid}"), message: super::message(&e) }),
         }
     }
     order
