@@ -12,7 +12,7 @@ use super::{Io, Outcome, finish, overrides};
 use crate::config::{self, Coverage, Settings};
 use crate::detect::Detector;
 use crate::report::{ScanKind, human_bytes};
-use crate::source::git::{HistoryOptions, Progress, scan_history, scan_staged};
+use crate::source::git::{HistoryOptions, Progress, env_root, scan_history, scan_staged};
 
 /// Runs `azleak git`.
 pub(super) fn git(args: &GitArgs, io: &mut Io<'_>) -> Result<Outcome> {
@@ -20,7 +20,10 @@ pub(super) fn git(args: &GitArgs, io: &mut Io<'_>) -> Result<Outcome> {
     // directory), with command-line overrides on top.
     let mut overrides = overrides(&args.output);
     overrides.max_file_size = args.max_file_size;
-    let mut settings = Settings::load(&config::find_root(&args.repo), &overrides)?;
+    // A repository named by GIT_DIR / GIT_WORK_TREE (in a `git --git-dir=X --work-tree=Y` hook)
+    // has its settings at the root of that working tree.
+    let root = env_root(&args.repo).unwrap_or_else(|| config::find_root(&args.repo));
+    let mut settings = Settings::load(&root, &overrides)?;
     let detector = Detector::new(settings.load_rules()?);
     let max_file_size = settings.max_file_size;
     if args.staged {

@@ -164,6 +164,9 @@ pub(crate) fn open(path: &Path) -> Result<Opened, GitError> {
     };
     let name = || if env { env_name() } else { super::display_path(path) };
     let repo = opened.map_err(|e| GitError::Open { path: name(), message: message(&e) })?;
+    if env {
+        set_env_work_tree(&repo).map_err(repo_error(path, "cannot use GIT_WORK_TREE"))?;
+    }
     let guard = loose::Guard::check(&repo, env);
     if guard.unsafe_to_read() {
         return Err(GitError::Repo {
@@ -177,6 +180,25 @@ pub(crate) fn open(path: &Path) -> Result<Opened, GitError> {
     Ok(Opened { repo, source: Source { git_dir, from_env: env, guard } })
 }
 
+/// libgit2 ignores `GIT_WORK_TREE` for a bare repository (`core.bare = true`); git does not
+/// (`git --git-dir=dotfiles.git --work-tree=$HOME commit`): give it that working tree.
+fn set_env_work_tree(repo: &Repository) -> Result<(), git2::Error> {
+    let Some(work_tree) = std::env::var_os("GIT_WORK_TREE").filter(|w| !w.is_empty()) else {
+        return Ok(());
+    };
+    if repo.workdir().is_some() {
+        return Ok(());
+    }
+    let work_tree = std::path::absolute(Path::new(&work_tree))
+        .map_err(|e| git2::Error::from_str(&format!("GIT_WORK_TREE: {e}")))?;
+    repo.set_workdir(&work_tree, false)
+}
+
+/// How `azleak git PATH` names its repository in messages.
+pub(crate) fn repo_name(path: &Path) -> String {
+    if from_env(path) { env_name() } else { super::display_path(path) }
+}
+
 /// The root of the working tree `azleak git PATH` scans, when the environment names it
 /// (`GIT_DIR` / `GIT_WORK_TREE`, see [`from_env`]): where its `azleak.toml` is looked for.
 /// `None` when `PATH` alone says where the repository is.
@@ -185,6 +207,7 @@ pub fn env_root(path: &Path) -> Option<std::path::PathBuf> {
         return None;
     }
     let repo = Repository::open_from_env().ok()?;
+    set_env_work_tree(&repo).ok()?;
     Some(repo.workdir().unwrap_or_else(|| repo.path()).to_path_buf())
 }
 
@@ -195,7 +218,7 @@ pub(crate) fn message(error: &git2::Error) -> String {
 
 /// Wraps a repository-wide libgit2 error.
 pub(crate) fn repo_error(repo_path: &Path, what: &str) -> impl FnOnce(git2::Error) -> GitError {
-    let path = if from_env(repo_path) { env_name() } else { super::display_path(repo_path) };
+    let path = repo_name(repo_path);
     let what = what.to_string();
     move |e| GitError::Repo { path, what, message: message(&e) }
 }

@@ -26,7 +26,7 @@ pub fn scan_staged(
     let opened = open(repo_path)?;
     let repo = &opened.repo;
     if repo.is_bare() {
-        return Err(GitError::Bare { path: crate::source::display_path(repo_path) });
+        return Err(GitError::Bare { path: super::repo_name(repo_path) });
     }
     let head_tree = match repo.head() {
         Ok(head) => Some(head.peel_to_tree().map_err(repo_error(repo_path, "cannot read HEAD"))?),

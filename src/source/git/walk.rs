@@ -197,6 +197,7 @@ fn ref_tips(
     errors: &mut Vec<ScanError>,
 ) -> Result<Vec<Oid>, GitError> {
     let mut tips = Vec::new();
+    let mut listed = HashSet::new();
     let references = repo.references().map_err(repo_error(repo_path, "cannot read refs"))?;
     for reference in references {
         let reference = match reference {
@@ -212,6 +213,22 @@ fn ref_tips(
             Ok(None) => {}
             Err(message) => errors.push(ScanError { path: format!("ref {name}"), message }),
         }
+        listed.insert(name);
+    }
+    // libgit2's iterator passes over loose ref files it cannot parse: find them.
+    for name in loose_ref_names(&repo.commondir().join("refs"), "refs") {
+        if listed.contains(&name) {
+            continue;
+        }
+        match repo.find_reference(&name) {
+            Ok(reference) => match tip_of(repo, &reference) {
+                Ok(tip) => tips.extend(tip),
+                Err(message) => errors.push(ScanError { path: format!("ref {name}"), message }),
+            },
+            Err(e) => {
+                errors.push(ScanError { path: format!("ref {name}"), message: super::message(&e) })
+            }
+        }
     }
     match repo.head() {
         Ok(head) => match tip_of(repo, &head) {
@@ -224,6 +241,22 @@ fn ref_tips(
     tips.sort();
     tips.dedup();
     Ok(tips)
+}
+
+/// The names of the loose ref files under `dir` (named `prefix/...`), lock files left out.
+fn loose_ref_names(dir: &Path, prefix: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else { return names };
+    for entry in entries.flatten() {
+        let Some(file) = entry.file_name().to_str().map(str::to_string) else { continue };
+        let name = format!("{prefix}/{file}");
+        match entry.file_type() {
+            Ok(t) if t.is_dir() => names.extend(loose_ref_names(&entry.path(), &name)),
+            Ok(_) if !file.ends_with(".lock") => names.push(name),
+            _ => {}
+        }
+    }
+    names
 }
 
 /// The commit a ref leads to, through any annotated tags, checking that the commit can be read;
