@@ -44,10 +44,14 @@ impl TempTree {
 }
 
 /// The `azleak` binary, run in `dir`, with colour off and no inherited NO_COLOR surprises, nor
-/// the GIT_INDEX_FILE of a git hook the tests may be run from.
+/// the GIT_INDEX_FILE, GIT_DIR and GIT_WORK_TREE of a git hook the tests may be run from.
 pub fn azleak(dir: &Path) -> Command {
     let mut cmd = Command::cargo_bin("azleak").expect("azleak binary");
-    cmd.current_dir(dir).env_remove("NO_COLOR").env_remove("GIT_INDEX_FILE");
+    cmd.current_dir(dir)
+        .env_remove("NO_COLOR")
+        .env_remove("GIT_INDEX_FILE")
+        .env_remove("GIT_DIR")
+        .env_remove("GIT_WORK_TREE");
     cmd
 }
 
