@@ -465,6 +465,12 @@ fn secrets_in_commit_messages_authors_and_tags_are_found_and_redacted() {
         assert!(stdout.contains("commit") && stdout.contains("tag"), "{format}:\n{stdout}");
         if format == "sarif" {
             let sarif = json(&stdout);
+            assert_eq!(crate::report::schema_problems(&sarif), Vec::<String>::new());
+            let secrets = [SECRET_8Q, SECRET_8Q_2];
+            assert_eq!(
+                crate::report::github_sarif_problems(&sarif, &secrets),
+                Vec::<String>::new()
+            );
             for result in sarif["runs"][0]["results"].as_array().expect("results") {
                 let uri = result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
                     .as_str()

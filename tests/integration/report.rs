@@ -243,7 +243,7 @@ fn sarif(t: &TempTree, args: &[&str]) -> Value {
 
 /// Checks a SARIF log against what GitHub code scanning requires of an upload, and returns the
 /// problems found (empty when it is fine).
-fn github_sarif_problems(doc: &Value, secrets: &[&str]) -> Vec<String> {
+pub(crate) fn github_sarif_problems(doc: &Value, secrets: &[&str]) -> Vec<String> {
     let mut problems = Vec::new();
     let mut check = |ok: bool, what: String| {
         if !ok {
@@ -330,7 +330,7 @@ fn github_sarif_problems(doc: &Value, secrets: &[&str]) -> Vec<String> {
 
 /// Validates against the official SARIF 2.1.0 JSON schema (shipped by the serde-sarif crate,
 /// copied to tests/data).
-fn schema_problems(doc: &Value) -> Vec<String> {
+pub(crate) fn schema_problems(doc: &Value) -> Vec<String> {
     // The schema's `run.language` pattern has an unescaped `]`, a literal in ECMA-262 regexes
     // but rejected by the `regex` meta-schema format check; escape it, keeping its meaning.
     let text = include_str!("../data/sarif-schema-2.1.0.json").replace(

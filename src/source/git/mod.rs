@@ -200,7 +200,7 @@ pub(crate) fn repo_name(path: &Path) -> String {
 }
 
 /// The root of the working tree `azleak git PATH` scans, when the environment names it
-/// (`GIT_DIR` / `GIT_WORK_TREE`, see [`from_env`]): where its `azleak.toml` is looked for.
+/// (`GIT_DIR` or `GIT_WORK_TREE` set and `PATH` is `.`): where its `azleak.toml` is looked for.
 /// `None` when `PATH` alone says where the repository is.
 pub fn env_root(path: &Path) -> Option<std::path::PathBuf> {
     if !from_env(path) {
