@@ -8,6 +8,9 @@
 //! 3. Group matches by (rule, secret, path): the earliest commit among the pairs holding that
 //!    secret there introduced it. Other paths with the same secret become `other_locations`.
 //!
+//! Alongside the blobs, the message and people of every walked commit (and, in whole-history
+//! scans, every annotated tag) are scanned once (module `metadata`).
+//!
 //! In a range, pairs that came from outside it are not scanned, and a secret is reported only if
 //! no parent of its introducing commit already had it at that path.
 

@@ -4,7 +4,10 @@
 //! This module owns walking commits, reading their trees, reading blobs (each unique blob once, with
 //! the binary and size limits of directory scans), attributing each secret to the commit that
 //! introduced it at a path, and the per-object errors met on the way (reported with the object
-//! id, never fatal). It only reads objects: it never runs hooks, filters or diff drivers from the
+//! id, never fatal), including corrupt loose objects, which are checked before libgit2 may read
+//! them (`loose`), and secrets in commit and tag metadata (`metadata`). The repository is
+//! the one `PATH` is in, or, when `PATH` is `.`, the one `GIT_DIR` / `GIT_WORK_TREE` name, as
+//! for git. It only reads objects: it never runs hooks, filters or diff drivers from the
 //! repository, and never touches the working tree. Output formats and thresholds live elsewhere.
 
 mod history;
