@@ -268,7 +268,7 @@ fn result(
         )])
         .partial_fingerprints(BTreeMap::from([
             ("primaryLocationLineHash".to_string(), format!("{}:1", f.line_hash)),
-            ("azleak/v1".to_string(), f.fingerprint.clone()),
+            (format!("azleak/v{}", crate::finding::FINGERPRINT_VERSION), f.fingerprint.clone()),
         ]))
         .properties(bag(props))
         .build();
