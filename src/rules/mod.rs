@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-pub(crate) use rule::{build_regex, regex_problem};
 pub use rule::{ChecksumKind, Rule, RuleSyntax};
+pub(crate) use rule::{build_regex, regex_problem};
 
 use crate::detect::Detector;
 
@@ -71,7 +71,8 @@ fn line_of_id(text: &str, id: &str) -> usize {
     text.lines()
         .position(|l| {
             let l = l.trim_start();
-            l.starts_with("id") && (l.contains(&format!("\"{id}\"")) || l.contains(&format!("'{id}'")))
+            l.starts_with("id")
+                && (l.contains(&format!("\"{id}\"")) || l.contains(&format!("'{id}'")))
         })
         .map_or(1, |i| i + 1)
 }
