@@ -234,6 +234,21 @@ pub type SecretKey = [u8; 32];
 
 /// Derives the [`SecretKey`] of a secret for a rule (about 10 ms).
 pub fn derive_secret_key(rule_id: &str, secret: &str) -> SecretKey {
+    derive_with_memory(rule_id, secret, &mut argon2_memory())
+}
+
+/// Working memory for one derivation, reused across the derivations of a thread.
+fn argon2_memory() -> Vec<argon2::Block> {
+    vec![argon2::Block::default(); ARGON2_MEMORY_KIB as usize]
+}
+
+thread_local! {
+    /// One working memory per thread (8 MiB), so parallel derivations do not allocate.
+    static MEMORY: std::cell::RefCell<Vec<argon2::Block>> =
+        std::cell::RefCell::new(argon2_memory());
+}
+
+fn derive_with_memory(rule_id: &str, secret: &str, memory: &mut [argon2::Block]) -> SecretKey {
     let salt = Sha256::new()
         .chain_update(b"azleak-fingerprint-salt-v2\0")
         .chain_update(rule_id.as_bytes())
@@ -243,7 +258,7 @@ pub fn derive_secret_key(rule_id: &str, secret: &str) -> SecretKey {
     let argon = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
     let mut key = [0u8; 32];
     argon
-        .hash_password_into(secret.as_bytes(), &salt[..16], &mut key)
+        .hash_password_into_with_memory(secret.as_bytes(), &salt[..16], &mut key, memory)
         .expect("argon2 accepts any secret with a 16-byte salt");
     key
 }
@@ -277,7 +292,8 @@ impl Fingerprinter {
         let keys = unique
             .par_iter()
             .map(|&(rule, secret)| {
-                ((rule.to_string(), secret.to_string()), derive_secret_key(rule, secret))
+                let key = MEMORY.with_borrow_mut(|memory| derive_with_memory(rule, secret, memory));
+                ((rule.to_string(), secret.to_string()), key)
             })
             .collect();
         Fingerprinter { keys }
