@@ -357,6 +357,10 @@ impl Settings {
         let summary = &mut output.summary;
         let findings = std::mem::take(&mut output.findings);
         let relative: Vec<String> = findings.iter().map(|f| self.relative_path(f, kind)).collect();
+        // A baseline is committed: the paths it records hold no secret found by this scan,
+        // whether or not secrets are shown (its entries are matched by fingerprint, which is
+        // computed over the real path).
+        let redactor = crate::report::Redactor::new(findings.iter().map(|f| &f.secret));
         // Fingerprints are slow by design (see `finding::derive_secret_key`): compute them only
         // for findings that are reported or recorded, or that could match a baseline entry.
         let verdicts: Vec<Verdict> = findings
@@ -377,7 +381,7 @@ impl Settings {
         let needs_fingerprint: Vec<bool> = (0..findings.len())
             .map(|i| {
                 verdicts[i] == Verdict::Kept
-                    || self.baseline.has_path(&findings[i].rule_id, &relative[i])
+                    || self.baseline.has_path(&findings[i].rule_id, &redactor.redact(&relative[i]))
             })
             .collect();
         let fingerprinter = finding::Fingerprinter::derive(
@@ -430,7 +434,7 @@ impl Settings {
             }
             BaselineMode::Write { path } => {
                 let mut baseline = Baseline::record(
-                    kept.iter().map(|(f, relative)| (f, relative.clone())),
+                    kept.iter().map(|(f, relative)| (f, redactor.redact(relative).into_owned())),
                     &self.baseline,
                     &baseline::today_utc(),
                 );

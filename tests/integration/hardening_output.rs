@@ -274,3 +274,26 @@ fn an_unclosed_allowlist_glob_is_an_error() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("azleak.toml:4:3: key `allowlist.paths`: invalid glob"), "{err}");
 }
+
+#[test]
+fn a_baseline_records_no_secret_held_in_a_path() {
+    let t = TempTree::new();
+    t.file(&format!("{SECRET_8Q}/app.env"), format!("AZURE_CLIENT_SECRET={SECRET_8Q}\n"));
+    for show in [false, true] {
+        let mut cmd = azleak(t.path());
+        cmd.args(["scan", ".", "--write-baseline", "b.json"]);
+        if show {
+            cmd.arg("--show-secrets");
+        }
+        let (code, _, err) = run(&mut cmd);
+        assert_eq!(code, 0, "{err}");
+        let text = std::fs::read_to_string(t.path().join("b.json")).expect("baseline");
+        assert!(!text.contains(SECRET_8Q) && text.contains("zzz…/app.env"), "{text}");
+        // The finding is known by its fingerprint all the same.
+        let (code, out, err) =
+            run(azleak(t.path()).args(["scan", ".", "--baseline", "b.json", "-f", "json"]));
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(json(&out)["summary"]["in_baseline"], 1);
+        assert_eq!(json(&out)["summary"]["stale_baseline"], 0);
+    }
+}
