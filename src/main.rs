@@ -19,7 +19,7 @@ fn main() -> ExitCode {
         Err(err) => {
             #[allow(clippy::print_stderr)]
             {
-                eprintln!("azleak: error: {err:#}");
+                eprintln!("azleak: error: {}", azleak::cli::error_message(&err));
             }
             ExitCode::from(2)
         }

@@ -120,7 +120,8 @@ pub fn locate(detector: &Detector, path: &str, bytes: &[u8], matches: &[RawMatch
             line,
             column,
             end_column,
-            fingerprint: finding::fingerprint(rule.id(), path, &secret_text),
+            // Computed once, over the repository-relative path, by the filter stage.
+            fingerprint: String::new(),
             secret: Secret::new(secret_text),
             entropy: m.entropy,
             checksum: m.checksum,

@@ -13,8 +13,7 @@ use anyhow::{Context, Result};
 
 use crate::config::{self, BaselineMode, ConfigSource, Overrides, Settings};
 use crate::detect::Detector;
-use crate::finding::Finding;
-use crate::report::{Report, ReportOptions, ScanKind};
+use crate::report::{Redacted, Redactor, Report, ReportOptions, ScanKind, escape_display};
 use crate::rules::RuleSet;
 use crate::scan::{ScanOutput, scan_paths, scan_stdin_bytes};
 use crate::source::fs::WalkOptions;
@@ -147,6 +146,13 @@ pub fn finish(
     kind: ScanKind,
     io: &mut Io<'_>,
 ) -> Result<Outcome> {
+    // Every secret found, before any filter drops its finding: a path, commit field or error
+    // message that holds it is shown redacted even when the finding itself is not reported.
+    let redactor = if opts.show_secrets {
+        Redactor::disabled()
+    } else {
+        Redactor::new(output.findings.iter().map(|f| &f.secret))
+    };
     let update = settings.apply(&mut output, kind)?;
     if let Some(update) = &update {
         update.baseline.write(&update.path)?;
@@ -163,21 +169,24 @@ pub fn finish(
                     if update.baseline.len() == 1 { "entry" } else { "entries" }
                 ),
             };
-            writeln!(io.stderr, "azleak: {what} baseline {}", update.path.display())?;
+            let path = update.path.display().to_string();
+            writeln!(io.stderr, "azleak: {what} baseline {}", escape_display(&path))?;
         }
     }
+    let outcome = Outcome { findings: output.findings.len(), errors: output.summary.errors.len() };
+    let output = Redacted::new(output.findings, output.summary, redactor);
     if !opts.quiet {
-        for e in &output.summary.errors {
-            writeln!(io.stderr, "azleak: {e}")?;
+        for e in &output.summary().errors {
+            writeln!(io.stderr, "azleak: {}", escape_display(&e.to_string()))?;
         }
         if opts.format == crate::report::Format::Sarif
-            && output.findings.len() > crate::report::MAX_SARIF_RESULTS
+            && outcome.findings > crate::report::MAX_SARIF_RESULTS
         {
             writeln!(
                 io.stderr,
                 "azleak: warning: {} findings, but a SARIF run holds at most {}; the rest are \
                  left out (use --format json to see all)",
-                output.findings.len(),
+                outcome.findings,
                 crate::report::MAX_SARIF_RESULTS
             )?;
         }
@@ -203,8 +212,8 @@ pub fn finish(
             cwd: settings.cwd().to_path_buf(),
         }),
     };
-    write_report(&output.findings, &output, rules, &options, opts, io)?;
-    Ok(Outcome { findings: output.findings.len(), errors: output.summary.errors.len() })
+    write_report(&output, rules, &options, opts, io)?;
+    Ok(outcome)
 }
 
 fn init(args: &InitArgs, io: &mut Io<'_>) -> Result<Outcome> {
@@ -222,14 +231,13 @@ fn init(args: &InitArgs, io: &mut Io<'_>) -> Result<Outcome> {
 }
 
 fn write_report(
-    findings: &[Finding],
-    output: &ScanOutput,
+    output: &Redacted,
     rules: &RuleSet,
     options: &ReportOptions,
     opts: &OutputArgs,
     io: &mut Io<'_>,
 ) -> Result<()> {
-    let report = Report { findings, summary: &output.summary, rules, options };
+    let report = Report::new(output, rules, options);
     let reporter = opts.format.reporter();
     match &opts.output {
         Some(path) => {
@@ -316,4 +324,23 @@ fn rules_check(paths: &[PathBuf], io: &mut Io<'_>) -> Result<Outcome> {
 /// Whether standard output is a terminal.
 pub fn stdout_is_terminal() -> bool {
     io::stdout().is_terminal()
+}
+
+/// The message for a fatal error, as the binary prints it after `azleak: error: `: the error
+/// and its causes joined by `: `, each cause left out when the text before it already says it
+/// (our errors name their I/O error, and libgit2 repeats its own), with control characters
+/// escaped so a file name cannot forge lines on the terminal.
+pub fn error_message(err: &anyhow::Error) -> String {
+    let mut message = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if text.is_empty() || message.contains(&text) {
+            continue;
+        }
+        if !message.is_empty() {
+            message.push_str(": ");
+        }
+        message.push_str(&text);
+    }
+    escape_display(&message).into_owned()
 }

@@ -32,7 +32,8 @@ pub struct AllowlistSyntax {
     pub stopwords: Vec<String>,
 }
 
-/// A problem with one allowlist entry, before the config file and line are attached.
+/// A problem with one allowlist entry, before the config file and line are attached. The
+/// message never quotes the value (it may be a secret); the value is kept only to find its line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EntryError {
     /// The config key, e.g. `allowlist.paths`.
@@ -80,6 +81,16 @@ impl Allowlist {
                         message: "empty glob".into(),
                     });
                 }
+                // `ignore` reads an unclosed `[` as a literal, so `x[` would never match
+                // anything the user meant: check each glob strictly first.
+                let pattern = glob.strip_prefix('!').unwrap_or(glob);
+                if let Err(e) = globset::GlobBuilder::new(pattern).literal_separator(true).build() {
+                    return Err(EntryError {
+                        key: "allowlist.paths",
+                        value: glob.clone(),
+                        message: format!("invalid glob: {}", e.kind()),
+                    });
+                }
                 builder.add_line(None, glob).map_err(|e| EntryError {
                     key: "allowlist.paths",
                     value: glob.clone(),
@@ -98,7 +109,7 @@ impl Allowlist {
             let regex = Regex::new(pattern).map_err(|e| EntryError {
                 key: "allowlist.secret-regexes",
                 value: pattern.clone(),
-                message: format!("invalid regex: {e}"),
+                message: format!("invalid regex: {}", crate::rules::regex_problem(pattern, &e)),
             })?;
             regexes.push(regex);
         }
@@ -257,6 +268,12 @@ mod tests {
         let bad_glob = AllowlistSyntax { paths: vec!["a[z-a]".into()], ..Default::default() };
         let e = Allowlist::compile(&bad_glob, Path::new("/r")).unwrap_err();
         assert_eq!(e.key, "allowlist.paths");
+        for glob in ["x[", "!x[", "src/**/y[ab"] {
+            let unclosed = AllowlistSyntax { paths: vec![glob.into()], ..Default::default() };
+            let e = Allowlist::compile(&unclosed, Path::new("/r")).unwrap_err();
+            assert!(e.message.contains("unclosed"), "{glob}: {}", e.message);
+            assert!(!e.message.contains(glob), "{}", e.message);
+        }
     }
 
     #[test]

@@ -13,8 +13,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::finding::Finding;
 
-/// Version of the baseline file format; bumped on incompatible changes.
-pub const BASELINE_VERSION: u32 = 1;
+/// Version of the baseline file format; bumped on incompatible changes. Version 2 holds
+/// argon2id-derived fingerprints; version 1 files (plain SHA-256 fingerprints) are refused
+/// with a message saying how to rebuild them.
+pub const BASELINE_VERSION: u32 = 2;
 
 /// Errors reading or writing a baseline. Each names the file.
 #[derive(Debug, thiserror::Error)]
@@ -86,9 +88,25 @@ struct VersionOnly {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Baseline {
     entries: BTreeMap<String, Entry>,
+    /// (rule id, path) of every entry: which findings could match one.
+    paths: BTreeSet<(String, String)>,
 }
 
 impl Baseline {
+    fn from_entries(entries: BTreeMap<String, Entry>) -> Baseline {
+        let paths = entries.values().map(|e| (e.rule_id.clone(), e.path.clone())).collect();
+        Baseline { entries, paths }
+    }
+
+    /// Whether an entry has this rule and path (so a finding there may be known).
+    pub fn has_path(&self, rule_id: &str, path: &str) -> bool {
+        // Checked for every finding: no allocation for the common miss.
+        self.paths
+            .range((rule_id.to_string(), path.to_string())..)
+            .next()
+            .is_some_and(|(r, p)| r == rule_id && p == path)
+    }
+
     /// Reads a baseline file.
     pub fn load(path: &Path) -> Result<Baseline, BaselineError> {
         let text = std::fs::read_to_string(path)
@@ -115,6 +133,18 @@ impl Baseline {
         };
         // The version first: a file of another version may have fields this one rejects.
         if let Ok(VersionOnly { version: Some(version) }) = serde_json::from_str(text) {
+            if version == 1 {
+                return Err(parse_err(
+                    1,
+                    1,
+                    "version 1 baselines hold fingerprints this azleak no longer computes (they \
+                     were plain SHA-256 hashes; version 2 derives them with argon2id so a \
+                     fingerprint cannot cheaply confirm a guessed secret). Rebuild the baseline: \
+                     review the current findings, then run the same scan with --write-baseline \
+                     FILE"
+                        .to_string(),
+                ));
+            }
             if version != u64::from(BASELINE_VERSION) {
                 return Err(parse_err(
                     1,
@@ -125,8 +155,14 @@ impl Baseline {
                 ));
             }
         }
-        let file: BaselineFile = serde_json::from_str(text)
-            .map_err(|e| parse_err(e.line(), e.column(), e.to_string()))?;
+        // serde's messages quote the offending value or key (`invalid type: string "…"`,
+        // `unknown field `…``); a pasted secret must not come back in an error.
+        let file: BaselineFile = serde_json::from_str(text).map_err(|e| {
+            let message = e.to_string();
+            let suffix = format!(" at line {} column {}", e.line(), e.column());
+            let message = message.strip_suffix(&suffix).unwrap_or(&message);
+            parse_err(e.line(), e.column(), crate::config::value_free(message))
+        })?;
         let mut entries = BTreeMap::new();
         for (index, entry) in file.entries.into_iter().enumerate() {
             // Found only for an error: searching the text for every entry is quadratic.
@@ -138,8 +174,8 @@ impl Baseline {
                     line(),
                     1,
                     format!(
-                        "entry {index}: fingerprint {:?} is not 32 hex digits",
-                        entry.fingerprint
+                        "entry {index}: key `fingerprint`: not 32 hex digits ({} characters)",
+                        entry.fingerprint.chars().count()
                     ),
                 ));
             }
@@ -148,7 +184,7 @@ impl Baseline {
             }
             entries.insert(entry.fingerprint.clone(), entry);
         }
-        Ok(Baseline { entries })
+        Ok(Baseline::from_entries(entries))
     }
 
     /// Number of entries.
@@ -197,13 +233,14 @@ impl Baseline {
             .filter(|(fp, _)| !fingerprints.contains(*fp))
             .map(|(fp, e)| (fp.clone(), e.clone()))
             .collect();
-        Baseline { entries }
+        Baseline::from_entries(entries)
     }
 
     /// Adds the entries of `other` that `keep` selects and this baseline lacks.
     pub fn keep_from(&mut self, other: &Baseline, keep: impl Fn(&Entry) -> bool) {
         for (fp, entry) in &other.entries {
             if keep(entry) && !self.entries.contains_key(fp) {
+                self.paths.insert((entry.rule_id.clone(), entry.path.clone()));
                 self.entries.insert(fp.clone(), entry.clone());
             }
         }
@@ -231,7 +268,7 @@ impl Baseline {
                 first_seen,
             });
         }
-        Baseline { entries }
+        Baseline::from_entries(entries)
     }
 
     /// The file's text: pretty JSON, entries sorted, ending in a newline.
@@ -307,15 +344,18 @@ mod tests {
     fn parse_rejects_bad_files_with_a_line() {
         let p = Path::new("b.json");
         let e =
-            Baseline::parse(p, "{\n \"version\": 1,\n \"tool\": \"azleak\",\n \"entries\": 3\n}")
+            Baseline::parse(p, "{\n \"version\": 2,\n \"tool\": \"azleak\",\n \"entries\": 3\n}")
                 .unwrap_err();
         assert!(matches!(e, BaselineError::Parse { line: 4, .. }), "{e}");
         let e =
-            Baseline::parse(p, r#"{"version": 2, "tool": "azleak", "entries": []}"#).unwrap_err();
-        assert!(e.to_string().contains("version 2"), "{e}");
+            Baseline::parse(p, r#"{"version": 3, "tool": "azleak", "entries": []}"#).unwrap_err();
+        assert!(e.to_string().contains("version 3"), "{e}");
+        let e =
+            Baseline::parse(p, r#"{"version": 1, "tool": "azleak", "entries": []}"#).unwrap_err();
+        assert!(e.to_string().contains("--write-baseline"), "{e}");
         let e = Baseline::parse(
             p,
-            r#"{"version": 1, "tool": "azleak", "entries": [{"fingerprint": "xyz", "rule_id": "r", "path": "p", "hint": "h", "first_seen": "2020-01-01"}]}"#,
+            r#"{"version": 2, "tool": "azleak", "entries": [{"fingerprint": "xyz", "rule_id": "r", "path": "p", "hint": "h", "first_seen": "2020-01-01"}]}"#,
         )
         .unwrap_err();
         assert!(e.to_string().contains("32 hex digits"), "{e}");
@@ -324,7 +364,7 @@ mod tests {
     #[test]
     fn round_trip_is_stable() {
         let text = r#"{
-  "version": 1,
+  "version": 2,
   "tool": "azleak",
   "entries": [
     {

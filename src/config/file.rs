@@ -39,13 +39,16 @@ fn size<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
             f.write_str("a size in bytes or a string like \"64K\", \"100M\" or \"1G\"")
         }
         fn visit_i64<E: de::Error>(self, v: i64) -> Result<u64, E> {
-            u64::try_from(v).map_err(|_| E::custom(format!("size {v} is negative")))
+            u64::try_from(v).map_err(|_| E::custom("a size cannot be negative"))
         }
         fn visit_u64<E: de::Error>(self, v: u64) -> Result<u64, E> {
             Ok(v)
         }
         fn visit_str<E: de::Error>(self, v: &str) -> Result<u64, E> {
-            crate::cli::args::parse_size(v).map_err(E::custom)
+            // Its message quotes the value: say what is expected instead.
+            crate::cli::args::parse_size(v).map_err(|_| {
+                E::custom("expected a size in bytes or a string like \"64K\", \"100M\" or \"1G\"")
+            })
         }
     }
     d.deserialize_any(SizeVisitor).map(Some)
@@ -61,9 +64,27 @@ pub fn parse(path: &Path, text: &str) -> Result<ConfigFile, ConfigError> {
             line,
             column,
             key: key_at(text, offset),
-            message: e.message().trim().to_string(),
+            message: value_free(e.message().trim()),
         }
     })
+}
+
+/// A parser's message without the offending value or key it quotes (`invalid type: string
+/// "…"`, `unknown variant `…``, `unknown field `…``): the file, line, column and key say
+/// where the problem is, and a value pasted by mistake may be a secret.
+pub(crate) fn value_free(message: &str) -> String {
+    static QUOTED: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(
+            r#"(?s)(invalid (?:type|value): (?:string|character|integer|floating point|byte array|bytes|borrowed str|str)) (?:"(?:[^"\\]|\\.)*"|`.*?`(, expected|$))"#,
+        )
+        .expect("valid regex")
+    });
+    static NAMED: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"(?s)unknown (variant|field) `.*?`(, expected|, there are no|$)")
+            .expect("valid regex")
+    });
+    let message = QUOTED.replace_all(message, "$1$2");
+    NAMED.replace_all(&message, "unknown $1$2").into_owned()
 }
 
 /// 1-based line and column (in characters) of a byte offset.

@@ -20,6 +20,7 @@ use crate::source::display_path;
 pub use allowlist::{Allowlist, AllowlistSyntax};
 pub use baseline::{Baseline, BaselineError};
 use file::line_of_value;
+pub(crate) use file::value_free;
 pub use file::{ConfigFile, parse};
 
 /// Names of the config file looked for at the repository root, in this order.
@@ -175,6 +176,8 @@ pub struct Settings {
     baseline: Baseline,
     /// The config file's text, to point errors found after parsing at a line.
     config_text: Option<String>,
+    /// The config file's `rules` entries as written (the first entries of `rules`).
+    config_rules: Vec<String>,
     cwd: PathBuf,
 }
 
@@ -219,7 +222,7 @@ impl Settings {
                 line,
                 column,
                 key: e.key.to_string(),
-                message: format!("{:?}: {}", e.value, e.message),
+                message: e.message,
             }
         })?;
         let config_dir = config_path
@@ -227,6 +230,7 @@ impl Settings {
             .and_then(|p| p.parent())
             .map(|p| cwd.join(p))
             .unwrap_or_else(|| root.clone());
+        let config_rules = file.rules.iter().map(|p| p.to_string_lossy().into_owned()).collect();
         let mut rules: Vec<PathBuf> = file.rules.iter().map(|p| config_dir.join(p)).collect();
         rules.extend(overrides.rules.iter().cloned());
         let baseline = match &overrides.baseline {
@@ -254,6 +258,7 @@ impl Settings {
             coverage: Coverage::Partial,
             baseline,
             config_text,
+            config_rules,
             cwd,
         })
     }
@@ -262,7 +267,24 @@ impl Settings {
     /// `disable-rules` is an error naming its line.
     pub fn load_rules(&self) -> Result<RuleSet, ConfigError> {
         let mut rules = RuleSet::builtin()?;
-        rules.add_paths(&self.rules)?;
+        for (i, path) in self.rules.iter().enumerate() {
+            match (rules.add_paths(std::slice::from_ref(path)), self.config_rules.get(i)) {
+                // A path from the config file that cannot be read: point at its entry, and do
+                // not repeat the value (whatever was pasted there).
+                (Err(RuleError::Read { path: at, source }), Some(value)) if at == *path => {
+                    let text = self.config_text.as_deref().unwrap_or("");
+                    let (line, column) = line_of_value(text, value);
+                    return Err(ConfigError::Invalid {
+                        path: self.config_path.clone().unwrap_or_default(),
+                        line,
+                        column,
+                        key: "rules".into(),
+                        message: format!("entry {i}: cannot read the rule file: {source}"),
+                    });
+                }
+                (result, _) => result?,
+            }
+        }
         let unknown = rules.disable(&self.disabled_rules);
         if let Some(id) = unknown.first() {
             let (line, column) = line_of_value(self.config_text.as_deref().unwrap_or(""), id);
@@ -271,7 +293,7 @@ impl Settings {
                 line,
                 column,
                 key: "disable-rules".into(),
-                message: format!("no rule has the id {id:?} (see `azleak rules list`)"),
+                message: "no rule has this id (see `azleak rules list`)".into(),
             });
         }
         Ok(rules)
@@ -315,8 +337,9 @@ impl Settings {
     }
 
     /// The filter stage, run once by every scanning command on a finished scan:
-    /// 1. fingerprints are recomputed over the root-relative path, so they do not depend on
-    ///    where azleak was run from;
+    /// 1. fingerprints are computed (once, here) over the root-relative path, so they do not
+    ///    depend on where azleak was run from, for the findings that need one: those reported
+    ///    or recorded, and those whose rule and path a baseline entry has;
     /// 2. findings below `min_confidence` are dropped (`below_threshold`);
     /// 3. findings in allowlisted paths or with allowlisted secrets (`allowlisted`);
     /// 4. findings on `azleak:allow` lines, unless `--no-inline-allow` (`allowed_inline`);
@@ -332,20 +355,54 @@ impl Settings {
         kind: ScanKind,
     ) -> Result<Option<BaselineUpdate>, ConfigError> {
         let summary = &mut output.summary;
+        let findings = std::mem::take(&mut output.findings);
+        let relative: Vec<String> = findings.iter().map(|f| self.relative_path(f, kind)).collect();
+        // A baseline is committed: the paths it records hold no secret found by this scan,
+        // whether or not secrets are shown (its entries are matched by fingerprint, which is
+        // computed over the real path).
+        let redactor = crate::report::Redactor::new(findings.iter().map(|f| &f.secret));
+        // Fingerprints are slow by design (see `finding::derive_secret_key`): compute them only
+        // for findings that are reported or recorded, or that could match a baseline entry.
+        let verdicts: Vec<Verdict> = findings
+            .iter()
+            .zip(&relative)
+            .map(|(f, relative)| {
+                if f.confidence < self.min_confidence {
+                    Verdict::BelowThreshold
+                } else if self.allowlist.allows(relative, f.secret.reveal()).is_some() {
+                    Verdict::Allowlisted
+                } else if self.inline_allow && f.allowed_inline {
+                    Verdict::AllowedInline
+                } else {
+                    Verdict::Kept
+                }
+            })
+            .collect();
+        let needs_fingerprint: Vec<bool> = (0..findings.len())
+            .map(|i| {
+                verdicts[i] == Verdict::Kept
+                    || self.baseline.has_path(&findings[i].rule_id, &redactor.redact(&relative[i]))
+            })
+            .collect();
+        let fingerprinter = finding::Fingerprinter::derive(
+            (0..findings.len())
+                .filter(|&i| needs_fingerprint[i])
+                .map(|i| (findings[i].rule_id.as_str(), findings[i].secret.reveal())),
+        );
         let mut found = BTreeSet::new();
         let mut kept: Vec<(Finding, String)> = Vec::new();
-        for mut f in std::mem::take(&mut output.findings) {
-            let relative = self.relative_path(&f, kind);
-            f.fingerprint = finding::fingerprint(&f.rule_id, &relative, f.secret.reveal());
-            found.insert(f.fingerprint.clone());
-            if f.confidence < self.min_confidence {
-                summary.below_threshold += 1;
-            } else if self.allowlist.allows(&relative, f.secret.reveal()).is_some() {
-                summary.allowlisted += 1;
-            } else if self.inline_allow && f.allowed_inline {
-                summary.allowed_inline += 1;
-            } else {
-                kept.push((f, relative));
+        for (i, ((mut f, relative), verdict)) in
+            findings.into_iter().zip(relative).zip(verdicts).enumerate()
+        {
+            if needs_fingerprint[i] {
+                f.fingerprint = fingerprinter.fingerprint(&f.rule_id, &relative, f.secret.reveal());
+                found.insert(f.fingerprint.clone());
+            }
+            match verdict {
+                Verdict::BelowThreshold => summary.below_threshold += 1,
+                Verdict::Allowlisted => summary.allowlisted += 1,
+                Verdict::AllowedInline => summary.allowed_inline += 1,
+                Verdict::Kept => kept.push((f, relative)),
             }
         }
         let mut update = None;
@@ -377,7 +434,7 @@ impl Settings {
             }
             BaselineMode::Write { path } => {
                 let mut baseline = Baseline::record(
-                    kept.iter().map(|(f, relative)| (f, relative.clone())),
+                    kept.iter().map(|(f, relative)| (f, redactor.redact(relative).into_owned())),
                     &self.baseline,
                     &baseline::today_utc(),
                 );
@@ -392,6 +449,15 @@ impl Settings {
         output.findings = kept.into_iter().map(|(f, _)| f).collect();
         Ok(update)
     }
+}
+
+/// What the filter stage decides for one finding before the baseline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Verdict {
+    BelowThreshold,
+    Allowlisted,
+    AllowedInline,
+    Kept,
 }
 
 impl Coverage {

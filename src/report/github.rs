@@ -15,9 +15,12 @@ fn escape_property(s: &str) -> String {
     escape_data(s).replace(':', "%3A").replace(',', "%2C")
 }
 
-/// Escapes the message of a workflow command.
+/// Escapes the message of a workflow command: the runner's own escapes for `%`, CR and LF,
+/// and every other control or bidi character written out (`\x1b`), so no text from a scanned
+/// file can start a second command or reach the log viewer raw.
 fn escape_data(s: &str) -> String {
-    s.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+    let s = s.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A");
+    super::escape_display(&s).into_owned()
 }
 
 impl Reporter for GithubReporter {
@@ -78,5 +81,6 @@ mod tests {
     fn escapes_workflow_command_values() {
         assert_eq!(escape_property("a:b,c%\n"), "a%3Ab%2Cc%25%0A");
         assert_eq!(escape_data("50%\r\n"), "50%25%0D%0A");
+        assert_eq!(escape_data("x\x1b[2J\u{202e}"), "x\\x1b[2J\\u{202e}");
     }
 }

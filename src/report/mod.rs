@@ -1,9 +1,14 @@
 //! Reporters: one per output format, behind the [`Reporter`] trait and chosen by [`Format`].
 //! Reporters receive sorted, filtered findings and the summary; they never see the detector.
-//! Secrets appear in full only when [`ReportOptions::show_secrets`] is set.
+//! Secrets appear in full only when [`ReportOptions::show_secrets`] is set: a [`Report`] is
+//! built only from a [`Redacted`] output, whose displayed strings (paths, commit fields,
+//! skipped and error entries) have every secret of the scan replaced by its hint, and the text
+//! and github formats escape control characters ([`escape_display`]).
 
+mod escape;
 mod github;
 mod json;
+mod redact;
 mod sarif;
 mod text;
 
@@ -15,7 +20,9 @@ use crate::finding::{Confidence, Finding};
 use crate::rules::RuleSet;
 use crate::scan::Summary;
 
+pub use escape::escape_display;
 pub use json::JSON_SCHEMA_VERSION;
+pub use redact::{Redacted, Redactor};
 pub use sarif::MAX_SARIF_RESULTS;
 
 /// Output formats.
@@ -108,17 +115,38 @@ impl Default for ReportOptions {
     }
 }
 
-/// Everything a reporter needs.
+/// Everything a reporter needs. Built only by [`Report::new`] from a [`Redacted`] output, so
+/// the findings and summary a reporter sees hold no secret outside the `secret` field (and
+/// that one displays redacted unless secrets are shown).
 #[derive(Debug, Clone, Copy)]
 pub struct Report<'a> {
-    /// Findings to report, sorted.
+    /// Findings to report, sorted, their displayed strings redacted.
     pub findings: &'a [Finding],
-    /// What the scan went through.
+    /// What the scan went through, its paths and messages redacted.
     pub summary: &'a Summary,
     /// The rules that ran (for names, descriptions and remediation).
     pub rules: &'a RuleSet,
     /// Presentation options.
     pub options: &'a ReportOptions,
+    redactor: &'a Redactor,
+}
+
+impl<'a> Report<'a> {
+    /// A report of a redacted output.
+    pub fn new(output: &'a Redacted, rules: &'a RuleSet, options: &'a ReportOptions) -> Self {
+        Report {
+            findings: output.findings(),
+            summary: output.summary(),
+            rules,
+            options,
+            redactor: output.redactor(),
+        }
+    }
+
+    /// Any other string a reporter composes from scan data, redacted.
+    pub fn redact<'t>(&self, text: &'t str) -> std::borrow::Cow<'t, str> {
+        self.redactor.redact(text)
+    }
 }
 
 /// One output format.

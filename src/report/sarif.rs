@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde_json::{Value, json};
 use serde_sarif::sarif::{
     ArtifactContent, ArtifactLocation, Invocation, Location, Message, MultiformatMessageString,
@@ -127,7 +128,32 @@ fn artifact_uri(path: &str, options: &ReportOptions) -> (String, bool) {
     relative_uri(path)
 }
 
-/// A relative, `/`-separated URI for a path, percent-encoding what URIs cannot hold.
+/// What is percent-encoded in a URI path segment: everything but RFC 3986's unreserved
+/// characters and the sub-delimiters and `@` that are safe in any segment. `:` is encoded too
+/// (in a first segment it would make the reference an absolute URI with a scheme, as in
+/// `javascript:alert(1)`), and so are `%`, `#`, `?`, space, controls and all non-ASCII (as
+/// UTF-8 bytes).
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~')
+    .remove(b'!')
+    .remove(b'$')
+    .remove(b'&')
+    .remove(b'\'')
+    .remove(b'(')
+    .remove(b')')
+    .remove(b'*')
+    .remove(b'+')
+    .remove(b',')
+    .remove(b';')
+    .remove(b'=')
+    .remove(b'@');
+
+/// A relative, `/`-separated URI reference for a path, each segment percent-encoded, so it
+/// never parses as an absolute URI (no scheme, no authority); an absolute path outside the
+/// current directory becomes a `file://` URI.
 pub(crate) fn relative_uri(path: &str) -> (String, bool) {
     let mut p = path.to_string();
     let mut relative = true;
@@ -141,15 +167,18 @@ pub(crate) fn relative_uri(path: &str) -> (String, bool) {
             }
         }
     }
-    let mut out = String::with_capacity(p.len());
-    for b in p.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~/!$&'()*+,;=:@".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
+    let out = p
+        .split('/')
+        .map(|segment| utf8_percent_encode(segment, SEGMENT).to_string())
+        .collect::<Vec<_>>()
+        .join("/");
+    if relative {
+        // A leading `//` would start an authority: keep the reference a path.
+        let out = if out.starts_with("//") { format!("./{out}") } else { out };
+        (out, true)
+    } else {
+        (format!("file://{out}"), false)
     }
-    if relative { (out, true) } else { (format!("file://{out}"), false) }
 }
 
 fn location(
@@ -239,7 +268,7 @@ fn result(
         )])
         .partial_fingerprints(BTreeMap::from([
             ("primaryLocationLineHash".to_string(), format!("{}:1", f.line_hash)),
-            ("azleak/v1".to_string(), f.fingerprint.clone()),
+            (format!("azleak/v{}", crate::finding::FINGERPRINT_VERSION), f.fingerprint.clone()),
         ]))
         .properties(bag(props))
         .build();
@@ -350,6 +379,8 @@ mod tests {
     #[test]
     fn uris_are_relative_and_encoded() {
         assert_eq!(relative_uri("src/a b.env"), ("src/a%20b.env".to_string(), true));
+        assert_eq!(relative_uri("javascript:alert(1)").0, "javascript%3Aalert(1)");
+        assert_eq!(relative_uri("a/%#?é\n").0, "a/%25%23%3F%C3%A9%0A");
         assert_eq!(camel_name("azure.entra.client-secret"), "AzureEntraClientSecret");
     }
 }

@@ -1,13 +1,22 @@
 //! The human format: one `path:line:col` line per finding (ripgrep style), the commit for
-//! history findings, the remediation of each rule that fired, then a one-line summary.
+//! history findings, the remediation of each rule that fired, then a one-line summary. Every
+//! field that comes from scanned data or rule files is printed through [`esc`], so a file
+//! name or commit message cannot forge a line or send escape sequences to the terminal.
 
 use std::io::{self, Write};
 
-use super::{Report, Reporter, human_bytes};
+use std::borrow::Cow;
+
+use super::{Report, Reporter, escape_display, human_bytes};
 use crate::finding::{Confidence, Finding};
 
 /// Writes the text format.
 pub struct TextReporter;
+
+/// A field as printed: control and bidi characters escaped.
+fn esc(s: &str) -> Cow<'_, str> {
+    escape_display(s)
+}
 
 struct Paint {
     on: bool,
@@ -54,12 +63,12 @@ fn write_finding(w: &mut dyn Write, paint: &Paint, f: &Finding, show: bool) -> i
     writeln!(
         w,
         "{}:{}:{}: {} ({}) secret {}{}{}",
-        paint.path(&f.path),
+        paint.path(&esc(&f.path)),
         paint.number(&f.line.to_string()),
         paint.number(&f.column.to_string()),
-        paint.rule(&f.rule_id),
+        paint.rule(&esc(&f.rule_id)),
         paint.confidence(f.confidence),
-        f.secret.display(show),
+        esc(&f.secret.display(show)),
         match f.checksum {
             crate::finding::ChecksumStatus::Valid => ", checksum valid",
             crate::finding::ChecksumStatus::Invalid => ", checksum invalid (probably made up)",
@@ -73,11 +82,11 @@ fn write_finding(w: &mut dyn Write, paint: &Paint, f: &Finding, show: bool) -> i
             w,
             "    {} {} by {} <{}> on {}: {}",
             paint.dim("introduced in"),
-            short,
-            c.author_name,
-            c.author_email,
-            c.date,
-            c.summary
+            esc(short),
+            esc(&c.author_name),
+            esc(&c.author_email),
+            esc(&c.date),
+            esc(&c.summary)
         )?;
     }
     if !f.other_locations.is_empty() {
@@ -90,7 +99,8 @@ fn write_finding(w: &mut dyn Write, paint: &Paint, f: &Finding, show: bool) -> i
         for o in &f.other_locations {
             let commit =
                 o.commit.as_deref().map(|c| format!(" (commit {})", &c[..c.len().min(12)]));
-            writeln!(w, "      {}:{}:{}{}", o.path, o.line, o.column, commit.unwrap_or_default())?;
+            let commit = commit.unwrap_or_default();
+            writeln!(w, "      {}:{}:{}{}", esc(&o.path), o.line, o.column, esc(&commit))?;
         }
     }
     Ok(())
@@ -108,11 +118,11 @@ fn write_remediation(w: &mut dyn Write, paint: &Paint, report: &Report<'_>) -> i
         writeln!(
             w,
             "{} {}",
-            paint.rule(&format!("How to fix {}", rule.id())),
-            paint.dim(&format!("({})", rule.syntax.name))
+            paint.rule(&format!("How to fix {}", esc(rule.id()))),
+            paint.dim(&format!("({})", esc(&rule.syntax.name)))
         )?;
         for line in textwrap(&rule.syntax.remediation, 96) {
-            writeln!(w, "  {line}")?;
+            writeln!(w, "  {}", esc(&line))?;
         }
     }
     Ok(())
@@ -122,7 +132,7 @@ fn write_summary(w: &mut dyn Write, paint: &Paint, report: &Report<'_>) -> io::R
     let s = report.summary;
     if report.options.verbose {
         for skipped in &s.skipped {
-            writeln!(w, "{} {} ({})", paint.dim("skipped"), skipped.path, skipped.reason)?;
+            writeln!(w, "{} {} ({})", paint.dim("skipped"), esc(&skipped.path), skipped.reason)?;
         }
     }
     let skipped = s

@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-pub(crate) use rule::build_regex;
 pub use rule::{ChecksumKind, Rule, RuleSyntax};
+pub(crate) use rule::{build_regex, regex_problem};
 
 use crate::detect::Detector;
 
@@ -28,7 +28,7 @@ struct RuleFile {
 #[derive(Debug, thiserror::Error)]
 pub enum RuleError {
     /// The file or directory could not be read.
-    #[error("cannot read rule file {path}: {source}")]
+    #[error("cannot read rule file {}: {source}", .path.display())]
     Read {
         /// The path.
         path: PathBuf,
@@ -37,31 +37,44 @@ pub enum RuleError {
         source: std::io::Error,
     },
     /// The file is not valid TOML for the rule format.
-    #[error("rule file {path}: {message}")]
+    #[error("rule file {}:{message}", .path.display())]
     Parse {
         /// The path.
         path: PathBuf,
-        /// What the TOML parser said.
+        /// Line and column, then what the TOML parser said.
         message: String,
     },
     /// A rule failed to compile.
-    #[error("rule file {path}: rule {id}: {message}")]
+    #[error("rule file {}:{line}: rule {id}: {message}", .path.display())]
     Rule {
         /// The path.
         path: PathBuf,
+        /// 1-based line of the rule's `id`.
+        line: usize,
         /// The rule id.
         id: String,
         /// What is wrong.
         message: String,
     },
     /// Two rules share an id.
-    #[error("rule file {path}: rule id {id} is already defined (ids must be unique)")]
+    #[error("rule file {}: rule id {id} is already defined (ids must be unique)", .path.display())]
     DuplicateId {
         /// The path of the second definition.
         path: PathBuf,
         /// The id.
         id: String,
     },
+}
+
+/// 1-based line of the `id = "..."` line defining a rule (1 if not found).
+fn line_of_id(text: &str, id: &str) -> usize {
+    text.lines()
+        .position(|l| {
+            let l = l.trim_start();
+            l.starts_with("id")
+                && (l.contains(&format!("\"{id}\"")) || l.contains(&format!("'{id}'")))
+        })
+        .map_or(1, |i| i + 1)
 }
 
 /// A problem found by [`RuleSet::check_examples`].
@@ -130,8 +143,16 @@ impl RuleSet {
 
     /// Parses and compiles rules from TOML text; `path` names the source in errors.
     pub fn add_text(&mut self, path: &Path, text: &str) -> Result<(), RuleError> {
-        let file: RuleFile = toml::from_str(text)
-            .map_err(|e| RuleError::Parse { path: path.to_path_buf(), message: e.to_string() })?;
+        let file: RuleFile = toml::from_str(text).map_err(|e| {
+            let offset = e.span().map_or(0, |s| s.start).min(text.len());
+            let before = &text[..offset];
+            let line = before.matches('\n').count() + 1;
+            let column = before[before.rfind('\n').map_or(0, |i| i + 1)..].chars().count() + 1;
+            RuleError::Parse {
+                path: path.to_path_buf(),
+                message: format!("{line}:{column}: {}", e.message().trim()),
+            }
+        })?;
         let mut ids: BTreeSet<String> = self.rules.iter().map(|r| r.id().to_string()).collect();
         for syntax in file.rules {
             let id = syntax.id.clone();
@@ -140,6 +161,7 @@ impl RuleSet {
             }
             let rule = Rule::compile(syntax).map_err(|message| RuleError::Rule {
                 path: path.to_path_buf(),
+                line: line_of_id(text, &id),
                 id,
                 message,
             })?;

@@ -131,12 +131,17 @@ impl Rule {
         if syntax.window == 0 {
             return Err("window must be at least 1 byte".into());
         }
-        let regex = build_regex(&syntax.pattern).map_err(|e| format!("pattern: {e}"))?;
-        let secret_group = secret_group(&regex)?;
+        let regex = build_regex(&syntax.pattern)
+            .map_err(|e| format!("key `pattern`: invalid regex: {e}"))?;
+        let secret_group = secret_group(&regex).map_err(|e| format!("key `pattern`: {e}"))?;
         let exclude = syntax
             .exclude_secrets
             .iter()
-            .map(|p| build_regex(p).map_err(|e| format!("exclude_secrets {p:?}: {e}")))
+            .enumerate()
+            .map(|(i, p)| {
+                build_regex(p)
+                    .map_err(|e| format!("key `exclude_secrets`, entry {i}: invalid regex: {e}"))
+            })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Rule { syntax, regex, secret_group, exclude })
     }
@@ -147,13 +152,50 @@ impl Rule {
     }
 }
 
-/// Compiles a pattern with the size limits we use everywhere.
+/// Compiles a pattern with the size limits we use everywhere. The error says what is wrong and
+/// where (character column in the pattern), without quoting the pattern.
 pub(crate) fn build_regex(pattern: &str) -> Result<Regex, String> {
     Regex::builder()
         .syntax(regex_automata::util::syntax::Config::new().utf8(false).unicode(false))
         .configure(Regex::config().nfa_size_limit(Some(20 << 20)))
         .build(pattern)
-        .map_err(|e| e.to_string())
+        .map_err(|e| {
+            if let Some(syntax) = e.syntax_error() {
+                syntax_problem(syntax)
+            } else if let Some(limit) = e.size_limit() {
+                format!("the compiled regex exceeds the size limit of {limit} bytes")
+            } else {
+                e.to_string()
+            }
+        })
+}
+
+/// A regex syntax error as `what is wrong (at character N)`, without the pattern.
+fn syntax_problem(e: &regex_syntax::Error) -> String {
+    match e {
+        regex_syntax::Error::Parse(e) => {
+            format!("{} (at character {})", e.kind(), e.span().start.column)
+        }
+        regex_syntax::Error::Translate(e) => {
+            format!("{} (at character {})", e.kind(), e.span().start.column)
+        }
+        other => other.to_string(),
+    }
+}
+
+/// What is wrong with a pattern the `regex` crate rejected, without quoting it (an allowlist
+/// regex may hold a secret): its syntax error and column, else the error's own text (a size
+/// limit, which does not quote the pattern).
+pub(crate) fn regex_problem(pattern: &str, err: &regex::Error) -> String {
+    match regex_syntax::Parser::new().parse(pattern) {
+        Err(e) => syntax_problem(&e),
+        Ok(_) => match err {
+            regex::Error::CompiledTooBig(limit) => {
+                format!("the compiled regex exceeds the size limit of {limit} bytes")
+            }
+            _ => "the regex is not supported".to_string(),
+        },
+    }
 }
 
 /// The capture group holding the secret: the one named `secret`, else the only one.

@@ -45,7 +45,7 @@ fn written_baseline_holds_no_secret_and_no_line() {
         assert!(!text.contains(key), "{key} in {text}");
     }
     let doc = baseline_json(&t);
-    assert_eq!(doc["version"], 1);
+    assert_eq!(doc["version"], 2);
     let entries = doc["entries"].as_array().expect("entries");
     assert_eq!(entries.len(), 2);
     let e = &entries[0];
@@ -196,7 +196,7 @@ fn a_missing_or_broken_baseline_is_an_error_naming_it() {
     let (code, _, err) = run(azleak(t.path()).args(["scan", "--baseline", "nope.json", "."]));
     assert_eq!(code, 2);
     assert!(err.contains("cannot read baseline nope.json"), "{err}");
-    t.file("bad.json", "{\n  \"version\": 1,\n  \"entries\": []\n}\n");
+    t.file("bad.json", "{\n  \"version\": 2,\n  \"entries\": []\n}\n");
     let (code, _, err) = run(azleak(t.path()).args(["scan", "--baseline", "bad.json", "."]));
     assert_eq!(code, 2);
     assert!(err.contains("baseline bad.json:4:1: missing field `tool`"), "{err}");
@@ -253,13 +253,13 @@ fn a_baseline_from_another_version_is_refused_for_its_version_not_its_fields() {
     // A future format with a field this version does not know.
     t.file(
         "future.json",
-        r#"{"version": 2, "tool": "azleak", "generated": "2030-01-01", "entries": []}"#,
+        r#"{"version": 3, "tool": "azleak", "generated": "2030-01-01", "entries": []}"#,
     );
     for flag in ["--baseline", "--write-baseline"] {
         let (code, _, err) = run(azleak(t.path()).args(["scan", ".", flag, "future.json"]));
         assert_eq!(code, 2, "{flag}: {err}");
         assert!(
-            err.contains("future.json") && err.contains("version 2 is not supported"),
+            err.contains("future.json") && err.contains("version 3 is not supported"),
             "{flag}: {err}"
         );
     }

@@ -83,7 +83,7 @@ fn sarif_has_category_and_passes_code_scanning_rules() {
         );
         assert!(loc["region"]["startLine"].as_i64().unwrap() >= 1);
         let fp = r["partialFingerprints"].as_object().unwrap();
-        assert!(fp.contains_key("primaryLocationLineHash") && fp.contains_key("azleak/v1"));
+        assert!(fp.contains_key("primaryLocationLineHash") && fp.contains_key("azleak/v2"));
         assert!(unique.contains(r["ruleId"].as_str().unwrap()));
     }
     let uris: Vec<&str> = results
@@ -98,7 +98,7 @@ fn sarif_fingerprints_match_the_baseline() {
     let t = TempTree::new();
     t.file("app.env", format!("AZURE_CLIENT_SECRET={SECRET_8Q}\n"));
     let (_, out, _) = run(azleak(t.path()).args(["scan", "--format", "sarif", "."]));
-    let sarif_fp = json(&out)["runs"][0]["results"][0]["partialFingerprints"]["azleak/v1"].clone();
+    let sarif_fp = json(&out)["runs"][0]["results"][0]["partialFingerprints"]["azleak/v2"].clone();
     run(azleak(t.path()).args(["scan", "--write-baseline", "b.json", "."]));
     let baseline = json(&std::fs::read_to_string(t.path().join("b.json")).unwrap());
     assert_eq!(baseline["entries"][0]["fingerprint"], sarif_fp);

@@ -106,7 +106,10 @@ fn unknown_key_names_file_line_and_key() {
     t.file("azleak.toml", "min-confidence = \"high\"\n\n[allowlist]\npath = [\"x\"]\n");
     let (code, out, err) = run(azleak(t.path()).args(["scan", "."]));
     assert_eq!(code, 2, "{out}");
-    assert!(err.contains("azleak.toml:4:1: key `allowlist.path`: unknown field `path`"), "{err}");
+    assert!(
+        err.contains("azleak.toml:4:1: key `allowlist.path`: unknown field, expected one of"),
+        "{err}"
+    );
     t.file("azleak.toml", "min-entorpy = 3\n");
     let (code, _, err) = run(azleak(t.path()).args(["scan", "."]));
     assert_eq!(code, 2);
@@ -140,10 +143,7 @@ fn bad_glob_names_line_and_key() {
     t.file("azleak.toml", "[allowlist]\npaths = [\n  \"ok/**\",\n  \"a[z-a]\",\n]\n");
     let (code, _, err) = run(azleak(t.path()).args(["scan", "."]));
     assert_eq!(code, 2);
-    assert!(
-        err.contains("azleak.toml:4:3: key `allowlist.paths`: \"a[z-a]\": invalid glob"),
-        "{err}"
-    );
+    assert!(err.contains("azleak.toml:4:3: key `allowlist.paths`: invalid glob"), "{err}");
 }
 
 #[test]
@@ -153,7 +153,7 @@ fn bad_regex_names_line_and_key() {
     let (code, _, err) = run(azleak(t.path()).args(["scan", "."]));
     assert_eq!(code, 2);
     assert!(
-        err.contains("azleak.toml:3:26: key `allowlist.secret-regexes`: \"(\": invalid regex"),
+        err.contains("azleak.toml:3:26: key `allowlist.secret-regexes`: invalid regex"),
         "{err}"
     );
 }

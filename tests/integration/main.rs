@@ -6,6 +6,7 @@ mod baseline;
 mod ci;
 mod config;
 mod hardening_git;
+mod hardening_output;
 mod report;
 mod rules;
 mod scan_fs;

@@ -101,7 +101,7 @@ fn json_format_is_the_documented_document() {
                 "redacted": true,
                 "entropy": 0.998,
                 "checksum": "valid",
-                "fingerprint": "1d358560b86851fb9ffbccdeebf3e518"
+                "fingerprint": "20ef7448f6638e5209ead842906c3b69"
             },
             {
                 "rule_id": "azure.entra.client-secret.7q",
@@ -115,7 +115,7 @@ fn json_format_is_the_documented_document() {
                 "redacted": true,
                 "entropy": 4.811,
                 "checksum": "not-applicable",
-                "fingerprint": "f1deaad09bfe09a96f2aa0817e509a6b"
+                "fingerprint": "73988ae01d72674539e7d3b142cd7c53"
             }
         ],
         "summary": {
@@ -501,7 +501,7 @@ fn sarif_and_json_agree_on_each_finding_s_properties() {
         assert_eq!(properties["checksum"], finding["checksum"]);
         assert_eq!(properties["fingerprint"], finding["fingerprint"]);
         assert_eq!(properties["hint"], finding["secret"]);
-        assert_eq!(result["partialFingerprints"]["azleak/v1"], finding["fingerprint"]);
+        assert_eq!(result["partialFingerprints"]["azleak/v2"], finding["fingerprint"]);
         // Rounded to 3 decimals in both, without f32 → f64 noise (0.9980000257492065).
         assert_eq!(properties["entropy"].to_string(), finding["entropy"].to_string());
     }

@@ -261,7 +261,7 @@ fn assemble(
 ) -> Vec<Finding> {
     let mut infos: HashMap<u32, Option<CommitInfo>> = HashMap::new();
     let mut findings = Vec::with_capacity(introduced.len());
-    for ((rule, secret, path), (commit, mut f)) in introduced {
+    for ((_rule, secret, path), (commit, mut f)) in introduced {
         let info = infos.entry(commit).or_insert_with(|| {
             let oid = walk.commits[commit as usize];
             match repo.find_commit(oid) {
@@ -277,7 +277,6 @@ fn assemble(
         });
         let path = &walk.paths[path as usize];
         f.path = path.clone();
-        f.fingerprint = finding::fingerprint(&rule, path, &secret);
         let mut info = info.clone().unwrap_or_else(|| CommitInfo {
             commit: walk.commits[commit as usize].to_string(),
             author_name: String::new(),
