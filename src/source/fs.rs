@@ -13,11 +13,12 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::mpsc;
+use std::sync::{Arc, Mutex, mpsc};
 
 use ignore::overrides::OverrideBuilder;
 use ignore::{WalkBuilder, WalkState};
 
+use super::ignores::Ignores;
 use super::{BINARY_PROBE, Content, ScanError, SkipReason, Skipped, classify, display_path};
 
 /// How to walk.
@@ -132,18 +133,31 @@ where
         glob: options.excludes.join(" "),
         message: e.to_string(),
     })?;
+    // Ignore files are applied by `Ignores`, not by the walker, so that what they ignore is
+    // counted (an ignored directory once: it is not entered).
+    let ignores = options.respect_ignore.then(|| Arc::new(Ignores::new(&options.roots)));
+    let ignored = Arc::new(Mutex::new(Vec::<PathBuf>::new()));
     builder
         .hidden(!options.hidden)
-        .ignore(options.respect_ignore)
-        .git_ignore(options.respect_ignore)
-        .git_global(options.respect_ignore)
-        .git_exclude(options.respect_ignore)
-        .parents(options.respect_ignore)
-        .require_git(false)
+        .standard_filters(false)
+        .hidden(!options.hidden)
         .follow_links(options.follow)
         .overrides(overrides)
-        .threads(options.threads)
-        .filter_entry(|entry| entry.file_name() != ".git");
+        .threads(options.threads);
+    {
+        let ignores = ignores.clone();
+        let ignored = ignored.clone();
+        builder.filter_entry(move |entry| {
+            if entry.file_name() == ".git" {
+                return false;
+            }
+            if ignores.as_ref().is_some_and(|i| i.is_ignored(entry)) {
+                ignored.lock().expect("ignored paths").push(entry.path().to_path_buf());
+                return false;
+            }
+            true
+        });
+    }
     let walker = builder.build_parallel();
     let roots = Roots { pending: AtomicUsize::new(dir_roots.len()), dirs: dir_roots };
     let (tx, rx) = mpsc::channel::<Vec<Event<T>>>();
@@ -184,6 +198,20 @@ where
             }
         }
     });
+    // Ignored entries and ignore-file problems, named (and their names scanned) here.
+    let ignored = std::mem::take(&mut *ignored.lock().expect("ignored paths"));
+    let mut state = init();
+    for path in ignored {
+        roots.saw(&path, false);
+        let path = display_path(&path);
+        sink(Event::Name(scan(&mut state, &path, Target::Name { start: name_start(&path) })));
+        sink(Event::Skipped(Skipped { path, reason: SkipReason::Ignored }));
+    }
+    if let Some(ignores) = &ignores {
+        for (path, message) in std::mem::take(&mut *ignores.errors.lock().expect("errors")) {
+            sink(Event::Error(ScanError { path: display_path(&path), message }));
+        }
+    }
     for root in &roots.dirs {
         if !root.scanned.load(Ordering::Relaxed) {
             let why = if root.seen.load(Ordering::Relaxed) {

@@ -6,6 +6,7 @@
 
 pub mod fs;
 pub mod git;
+mod ignores;
 
 use std::fmt;
 
