@@ -233,6 +233,33 @@ fn utf16_and_utf32_files_are_decoded_and_scanned_with_lines_and_columns_in_chara
     assert_eq!(locations(&json(&out)), [at("-")]);
 }
 
+#[test]
+fn utf16_blobs_in_git_history_are_decoded() {
+    let t = TempTree::new();
+    let git = |args: &[&str]| {
+        let status = std::process::Command::new("git")
+            .current_dir(t.path())
+            .args(["-c", "user.name=T", "-c", "user.email=t@example.com"])
+            .args(args)
+            .env_remove("GIT_DIR")
+            .env_remove("GIT_INDEX_FILE")
+            .env_remove("GIT_WORK_TREE")
+            .status();
+        status.is_ok_and(|s| s.success())
+    };
+    if !git(&["init", "-q"]) {
+        eprintln!("note: skipping: the git CLI is not available");
+        return;
+    }
+    t.file("ps.log", utf16(&format!("x\r\n{}", assignment(SECRET_8Q)), false, true));
+    assert!(git(&["add", "ps.log"]) && git(&["commit", "-qm", "log"]));
+    let mut cmd = isolated_azleak(t.path());
+    let (code, out, err) = run(cmd.args(["git", ".", "--format", "json"]).timeout(WATCHDOG));
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(locations(&json(&out)), [loc("ps.log", 2, 8, 48, RULE, "high")]);
+    assert_no_raw_secret(&out, &err);
+}
+
 // ---- Item 10: secrets in file and directory names ----
 
 #[test]
