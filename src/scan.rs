@@ -86,16 +86,18 @@ pub fn scan_buffer(
     locate(detector, path, bytes, &matches)
 }
 
-/// Scans the name of a file or directory: `path[start..]`. Findings are placed on line 1 at
+/// Scans the name of a file or directory: `path[name]` (a range from [`crate::source::name_start`]
+/// to the end, for the last name). Findings are placed on line 1 at
 /// their column in the whole path, with [`finding::Part::Path`], so a report can say the secret
 /// is in the name. A name is never an inline allow.
 pub fn scan_name(
     detector: &Detector,
     scratch: &mut Scratch,
     path: &str,
-    start: usize,
+    name: std::ops::Range<usize>,
 ) -> Vec<Finding> {
-    let name = &path.as_bytes()[start..];
+    let start = name.start;
+    let name = &path.as_bytes()[name];
     let matches = detector.scan(name, scratch);
     if matches.is_empty() {
         return Vec::new();
@@ -190,7 +192,7 @@ pub fn scan_paths(detector: &Detector, options: &WalkOptions) -> Result<ScanOutp
         || detector.scratch(),
         |scratch, path, target| match target {
             Target::Content(bytes) => scan_buffer(detector, scratch, path, bytes),
-            Target::Name { start } => scan_name(detector, scratch, path, start),
+            Target::Name { start, end } => scan_name(detector, scratch, path, start..end),
         },
         |event| match event {
             Event::Scanned { bytes, result } => {

@@ -83,16 +83,18 @@ pub enum WalkError {
 pub enum Target<'a> {
     /// A file's text (UTF-8, decoded when it was UTF-16 or UTF-32).
     Content(&'a [u8]),
-    /// The entry's own name: the display path from this byte offset on.
+    /// A name in the entry's display path: `path[start..end]`.
     Name {
         /// Byte offset of the name in the display path.
         start: usize,
+        /// Byte offset just past it.
+        end: usize,
     },
 }
 
 /// Walks the roots in parallel. For each readable text file within the limits, `scan` is called
 /// (on a worker thread, with that worker's state from `init`) with the display path and its
-/// text, and for each entry below a root (and each root that is not a directory) with its name.
+/// text, and for each entry below a root with its name (for a root, each name in its path).
 /// Events are passed to `sink` on the calling thread, in no particular order.
 pub fn walk<S, T, I, F>(
     options: &WalkOptions,
@@ -204,7 +206,8 @@ where
     for path in ignored {
         roots.saw(&path, false);
         let path = display_path(&path);
-        sink(Event::Name(scan(&mut state, &path, Target::Name { start: name_start(&path) })));
+        let start = super::name_start(&path);
+        sink(Event::Name(scan(&mut state, &path, Target::Name { start, end: path.len() })));
         sink(Event::Skipped(Skipped { path, reason: SkipReason::Ignored }));
     }
     if let Some(ignores) = &ignores {
@@ -326,10 +329,20 @@ fn visit<T>(
     let path = display_path(entry.path());
     let Some(file_type) = entry.file_type() else { return };
     let root = entry.depth() == 0;
-    // A root's name is the user's to choose, unless it is a file.
-    if !root || !file_type.is_dir() {
-        let start = name_start(&path);
-        emit(Event::Name(scan(&path, Target::Name { start })));
+    // Below a root each entry's own name is scanned (a directory's once, not once per file
+    // in it); so is each name in a root's path, since every path below it repeats them.
+    if root {
+        let mut start = 0;
+        for component in path.split('/') {
+            let end = start + component.len();
+            if !matches!(component, "" | "." | "..") {
+                emit(Event::Name(scan(&path, Target::Name { start, end })));
+            }
+            start = end + 1;
+        }
+    } else {
+        let start = super::name_start(&path);
+        emit(Event::Name(scan(&path, Target::Name { start, end: path.len() })));
     }
     if file_type.is_dir() {
         return;
@@ -364,11 +377,6 @@ fn visit<T>(
         Read::Binary => emit(skip(SkipReason::Binary)),
         Read::TooLarge => emit(skip(SkipReason::TooLarge)),
     }
-}
-
-/// Byte offset of the last component of a display path.
-fn name_start(path: &str) -> usize {
-    path.trim_end_matches('/').rfind('/').map_or(0, |i| i + 1)
 }
 
 /// What [`read_text`] found.

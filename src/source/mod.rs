@@ -223,6 +223,12 @@ pub fn escape_invalid_utf8(bytes: &[u8]) -> String {
     out
 }
 
+/// Byte offset of the last component (the file or directory name) of a `/`-separated path, for
+/// scanning each name once: [`crate::scan::scan_name`] with this offset.
+pub fn name_start(path: &str) -> usize {
+    path.trim_end_matches('/').rfind('/').map_or(0, |i| i + 1)
+}
+
 /// Turns a path into the `/`-separated form used in reports, without a leading `./`. Bytes of
 /// a file name that are not UTF-8 are written `\xHH` ([`escape_invalid_utf8`]).
 pub fn display_path(path: &std::path::Path) -> String {

@@ -289,6 +289,12 @@ fn secrets_in_file_and_directory_names_are_found_once_each() {
 
     let (_, out, _) = run(isolated_azleak(t.path()).args(["scan", "."]));
     assert!(out.contains(", in the path (a file or directory name)\n"), "{out}");
+
+    // A name in a root's path is found too: every path below the root repeats it.
+    let (code, doc, _, _) = scan(&t, &[&format!("{SECRET_8Q}/")]);
+    assert_eq!(code, 1);
+    assert_eq!(locations(&doc), [loc(&format!("{SECRET_8Q}/"), 1, 1, 41, RULE, "high")]);
+    assert_eq!(doc["findings"][0]["part"], "path");
 }
 
 // ---- Item 16: invalid UTF-8 in file names ----
