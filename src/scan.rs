@@ -9,8 +9,8 @@ use serde::Serialize;
 
 use crate::detect::{Detector, RawMatch, Scratch};
 use crate::finding::{self, Finding, Secret};
-use crate::source::fs::{Event, WalkError, WalkOptions, walk};
-use crate::source::{ScanError, SkipReason, Skipped};
+use crate::source::fs::{Event, Target, WalkError, WalkOptions, walk};
+use crate::source::{Content, ScanError, SkipReason, Skipped, classify};
 
 /// What a scan went through, for the summary line and machine-readable reports.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -84,6 +84,35 @@ pub fn scan_buffer(
 ) -> Vec<Finding> {
     let matches = detector.scan(bytes, scratch);
     locate(detector, path, bytes, &matches)
+}
+
+/// Scans the name of a file or directory: `path[name]` (a range from [`crate::source::name_start`]
+/// to the end, for the last name). Findings are placed on line 1 at
+/// their column in the whole path, with [`finding::Part::Path`], so a report can say the secret
+/// is in the name. A name is never an inline allow.
+pub fn scan_name(
+    detector: &Detector,
+    scratch: &mut Scratch,
+    path: &str,
+    name: std::ops::Range<usize>,
+) -> Vec<Finding> {
+    let start = name.start;
+    let name = &path.as_bytes()[name];
+    let matches = detector.scan(name, scratch);
+    if matches.is_empty() {
+        return Vec::new();
+    }
+    let offset = path[..start].chars().count();
+    let mut findings = locate(detector, path, name, &matches);
+    for f in &mut findings {
+        f.part = finding::Part::Path;
+        if f.line == 1 {
+            f.column += offset;
+            f.end_column += offset;
+        }
+        f.allowed_inline = false;
+    }
+    findings
 }
 
 /// Turns raw matches (sorted by start) into findings with 1-based lines and columns.
@@ -162,13 +191,17 @@ pub fn scan_paths(detector: &Detector, options: &WalkOptions) -> Result<ScanOutp
     walk(
         options,
         || detector.scratch(),
-        |scratch, path, bytes| scan_buffer(detector, scratch, path, bytes),
+        |scratch, path, target| match target {
+            Target::Content(bytes) => scan_buffer(detector, scratch, path, bytes),
+            Target::Name { start, end } => scan_name(detector, scratch, path, start..end),
+        },
         |event| match event {
             Event::Scanned { bytes, result } => {
                 out.summary.files += 1;
                 out.summary.bytes += bytes;
                 out.findings.extend(result);
             }
+            Event::Name(result) => out.findings.extend(result),
             Event::Skipped(s) => out.summary.skipped.push(s),
             Event::Error(e) => out.summary.errors.push(e),
         },
@@ -179,8 +212,9 @@ pub fn scan_paths(detector: &Detector, options: &WalkOptions) -> Result<ScanOutp
     Ok(out)
 }
 
-/// Scans a single buffer (standard input) under the name `path`, with the same binary and size
-/// limits as files.
+/// Scans standard input, read up to just past `max_file_size` (a stream may never end), under
+/// the name `path`: text in UTF-8, UTF-16 or UTF-32 is scanned, binary input is skipped, and
+/// input over the limit is scanned up to it and reported as truncated.
 pub fn scan_stdin_bytes(
     detector: &Detector,
     path: &str,
@@ -189,15 +223,24 @@ pub fn scan_stdin_bytes(
 ) -> ScanOutput {
     let started = Instant::now();
     let mut out = ScanOutput::default();
-    if bytes.len() as u64 > max_file_size {
-        out.summary.skipped.push(Skipped { path: path.into(), reason: SkipReason::TooLarge });
-    } else if crate::source::is_binary(bytes) {
-        out.summary.skipped.push(Skipped { path: path.into(), reason: SkipReason::Binary });
-    } else {
-        let mut scratch = detector.scratch();
-        out.findings = scan_buffer(detector, &mut scratch, path, bytes);
-        out.summary.files = 1;
-        out.summary.bytes = bytes.len() as u64;
+    let limit = usize::try_from(max_file_size).unwrap_or(usize::MAX);
+    let truncated = bytes.len() > limit;
+    let bytes = &bytes[..bytes.len().min(limit)];
+    match classify(bytes) {
+        Content::Binary => {
+            out.summary.skipped.push(Skipped { path: path.into(), reason: SkipReason::Binary });
+        }
+        Content::Text(text, _) => {
+            let mut scratch = detector.scratch();
+            out.findings = scan_buffer(detector, &mut scratch, path, &text);
+            out.summary.files = 1;
+            out.summary.bytes = bytes.len() as u64;
+            if truncated {
+                out.summary
+                    .skipped
+                    .push(Skipped { path: path.into(), reason: SkipReason::Truncated });
+            }
+        }
     }
     finding::sort_findings(&mut out.findings);
     out.summary.elapsed = started.elapsed();

@@ -206,7 +206,8 @@ impl From<ConfidenceArg> for Confidence {
 /// `azleak scan`
 #[derive(Debug, Args)]
 pub struct ScanArgs {
-    /// Files or directories to scan; '-' reads standard input.
+    /// Files or directories to scan; '-' reads standard input. A path given here is read
+    /// whatever it is (a FIFO, /dev/stdin, <(cmd)); inside directories only regular files are.
     #[arg(value_name = "PATH", default_value = ".")]
     pub paths: Vec<PathBuf>,
     /// Output, rules and thresholds.
@@ -227,7 +228,8 @@ pub struct ScanArgs {
     /// Do not scan paths matching this gitignore-style glob (repeatable).
     #[arg(long, value_name = "GLOB")]
     pub exclude: Vec<String>,
-    /// Skip files larger than this (bytes, or with a K, M or G suffix) [default: 100M].
+    /// Skip files larger than this (bytes, or with a K, M or G suffix) [default: 100M]. Standard
+    /// input and other streams given as paths are scanned up to it and reported as truncated.
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub max_file_size: Option<u64>,
     /// Worker threads (default: one per core).
@@ -272,7 +274,11 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
     let n: u64 = digits
         .parse()
         .map_err(|_| format!("{text:?} is not a size like 500000, 64K, 100M or 1G"))?;
-    n.checked_mul(mult).ok_or_else(|| format!("{text:?} is too large"))
+    match n.checked_mul(mult) {
+        Some(0) => Err(format!("{text:?}: the size limit must be at least 1 byte")),
+        Some(n) => Ok(n),
+        None => Err(format!("{text:?} is too large")),
+    }
 }
 
 #[cfg(test)]
@@ -285,6 +291,8 @@ mod tests {
         assert_eq!(parse_size("64K"), Ok(65536));
         assert_eq!(parse_size("100M"), Ok(100 << 20));
         assert!(parse_size("ten").is_err());
+        assert!(parse_size("0").is_err());
+        assert!(parse_size("0K").is_err());
     }
 
     #[test]

@@ -62,7 +62,7 @@ impl Reporter for TextReporter {
 fn write_finding(w: &mut dyn Write, paint: &Paint, f: &Finding, show: bool) -> io::Result<()> {
     writeln!(
         w,
-        "{}:{}:{}: {} ({}) secret {}{}{}",
+        "{}:{}:{}: {} ({}) secret {}{}{}{}",
         paint.path(&esc(&f.path)),
         paint.number(&f.line.to_string()),
         paint.number(&f.column.to_string()),
@@ -74,7 +74,12 @@ fn write_finding(w: &mut dyn Write, paint: &Paint, f: &Finding, show: bool) -> i
             crate::finding::ChecksumStatus::Invalid => ", checksum invalid (probably made up)",
             crate::finding::ChecksumStatus::NotApplicable => "",
         },
-        f.encoding.map(|e| format!(", {} encoded", e.as_str())).unwrap_or_default()
+        f.encoding.map(|e| format!(", {} encoded", e.as_str())).unwrap_or_default(),
+        if f.part == crate::finding::Part::Path {
+            ", in the path (a file or directory name)"
+        } else {
+            ""
+        }
     )?;
     if let Some(c) = &f.commit {
         let short = &c.commit[..c.commit.len().min(12)];

@@ -1,9 +1,12 @@
 //! Where bytes come from: the file-system walk (`fs`), standard input and git repositories
 //! (`git`), and what a source reports besides content: paths it skipped (with the reason) and
-//! paths or objects it could not read.
+//! paths or objects it could not read. Also what every source shares about content: whether
+//! bytes are text ([`classify`], which decodes UTF-16 and UTF-32 text to UTF-8) and how a path
+//! is written in reports ([`display_path`], invalid UTF-8 escaped as `\xFF`).
 
 pub mod fs;
 pub mod git;
+mod ignores;
 
 use std::fmt;
 
@@ -21,8 +24,17 @@ pub enum SkipReason {
     SymlinkLoop,
     /// A git submodule (history scans do not recurse into them).
     Submodule,
-    /// Neither a regular file nor a directory (a socket, a FIFO, a device).
+    /// Neither a regular file nor a directory (a socket, a FIFO, a device) met in a directory
+    /// walk: never opened, since opening a FIFO can block forever.
     NotAFile,
+    /// Ignored by a `.gitignore`, `.ignore` or git exclude file (an ignored directory counts
+    /// once: it is not entered).
+    Ignored,
+    /// A symbolic link met in a directory walk without `--follow`.
+    Symlink,
+    /// Scanned only up to `--max-file-size` (standard input and other streams, which have no
+    /// size to check first); the rest was not read.
+    Truncated,
 }
 
 impl SkipReason {
@@ -34,6 +46,9 @@ impl SkipReason {
             SkipReason::SymlinkLoop => "symlink loop",
             SkipReason::Submodule => "submodule",
             SkipReason::NotAFile => "not a regular file",
+            SkipReason::Ignored => "gitignored",
+            SkipReason::Symlink => "symlink not followed",
+            SkipReason::Truncated => "truncated at --max-file-size",
         }
     }
 }
@@ -71,14 +86,235 @@ impl fmt::Display for ScanError {
 /// Number of leading bytes inspected for a NUL to decide a file is binary.
 pub const BINARY_PROBE: usize = 8 * 1024;
 
-/// Whether content looks binary: a NUL byte in its first 8 KiB.
+/// Whether content looks binary: a NUL byte in its first 8 KiB. Text in UTF-16 or UTF-32 has
+/// NUL bytes too: [`classify`] tells it from binary.
 pub fn is_binary(bytes: &[u8]) -> bool {
     memchr::memchr(0, &bytes[..bytes.len().min(BINARY_PROBE)]).is_some()
 }
 
-/// Turns a path into the `/`-separated form used in reports, without a leading `./`.
+/// How text content is encoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TextEncoding {
+    /// UTF-8 (or ASCII, or anything else without NUL bytes): scanned as is.
+    Utf8,
+    /// UTF-16 little-endian (Windows PowerShell 5.1 `>` and `Out-File`, with a BOM).
+    Utf16Le,
+    /// UTF-16 big-endian.
+    Utf16Be,
+    /// UTF-32 little-endian (with a BOM).
+    Utf32Le,
+    /// UTF-32 big-endian (with a BOM).
+    Utf32Be,
+}
+
+/// How content is encoded, judged from its first [`BINARY_PROBE`] bytes; `None` when it is
+/// binary. A byte-order mark counts only when NUL bytes confirm it.
+pub fn text_encoding(bytes: &[u8]) -> Option<TextEncoding> {
+    let probe = &bytes[..bytes.len().min(BINARY_PROBE)];
+    // Any ASCII character (a newline, a space, a secret) in UTF-16 or UTF-32 has a NUL byte:
+    // without one, a leading "\xFF\xFE" is more likely Latin-1 text than a byte-order mark.
+    if memchr::memchr(0, probe).is_none() {
+        return Some(TextEncoding::Utf8);
+    }
+    match probe {
+        [0xFF, 0xFE, 0, 0, ..] => return Some(TextEncoding::Utf32Le),
+        [0, 0, 0xFE, 0xFF, ..] => return Some(TextEncoding::Utf32Be),
+        [0xFF, 0xFE, ..] => return Some(TextEncoding::Utf16Le),
+        [0xFE, 0xFF, ..] => return Some(TextEncoding::Utf16Be),
+        _ => {}
+    }
+    if bomless_utf16(probe, false) {
+        Some(TextEncoding::Utf16Le)
+    } else if bomless_utf16(probe, true) {
+        Some(TextEncoding::Utf16Be)
+    } else {
+        None
+    }
+}
+
+/// Whether bytes without a BOM are UTF-16 text of mostly ASCII characters: every code unit is
+/// a printable ASCII or Latin-1 character, a tab, CR or LF, or (at most one in ten) another
+/// one, and none is NUL. Binary data (which has NUL units, control characters, or NULs on both sides)
+/// does not pass; neither does UTF-16 text that is mostly non-Latin, which needs its BOM.
+fn bomless_utf16(probe: &[u8], big_endian: bool) -> bool {
+    let units = probe.len() / 2;
+    if units < 2 {
+        return false;
+    }
+    let mut non_ascii = 0;
+    for pair in probe.chunks_exact(2) {
+        let (lo, hi) = if big_endian { (pair[1], pair[0]) } else { (pair[0], pair[1]) };
+        match (lo, hi) {
+            (0, 0) => return false,
+            (b'\t' | b'\n' | b'\r' | 0x20..=0x7E | 0xA0..=0xFF, 0) => {}
+            (_, 0) => return false,
+            _ => non_ascii += 1,
+        }
+    }
+    non_ascii * 10 <= units
+}
+
+/// Content after [`classify`].
+#[derive(Debug)]
+pub enum Content<'a> {
+    /// Text, as UTF-8 (decoded when it was UTF-16 or UTF-32), and its original encoding.
+    Text(std::borrow::Cow<'a, [u8]>, TextEncoding),
+    /// Binary: not scanned.
+    Binary,
+}
+
+/// Tells text from binary and decodes UTF-16 and UTF-32 text (recognised by its byte-order mark,
+/// or, for UTF-16 of mostly ASCII characters, by its NUL bytes) to UTF-8, so every rule sees it
+/// and lines and columns count its characters. Invalid code units become U+FFFD, as invalid
+/// UTF-8 does. Shared by every source (files, standard input, git blobs).
+pub fn classify(bytes: &[u8]) -> Content<'_> {
+    use std::borrow::Cow;
+    let Some(encoding) = text_encoding(bytes) else { return Content::Binary };
+    let text = match encoding {
+        TextEncoding::Utf8 => Cow::Borrowed(bytes),
+        TextEncoding::Utf16Le | TextEncoding::Utf16Be => {
+            let big = encoding == TextEncoding::Utf16Be;
+            let body = bytes.strip_prefix(if big { &[0xFE, 0xFF] } else { &[0xFF, 0xFE] });
+            let body = body.unwrap_or(bytes);
+            let units = body.chunks_exact(2).map(|p| {
+                if big {
+                    u16::from_be_bytes([p[0], p[1]])
+                } else {
+                    u16::from_le_bytes([p[0], p[1]])
+                }
+            });
+            let mut out = String::with_capacity(body.len() / 2 + 4);
+            out.extend(char::decode_utf16(units).map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER)));
+            if body.len() % 2 == 1 {
+                out.push(char::REPLACEMENT_CHARACTER);
+            }
+            Cow::Owned(out.into_bytes())
+        }
+        TextEncoding::Utf32Le | TextEncoding::Utf32Be => {
+            let big = encoding == TextEncoding::Utf32Be;
+            let body = &bytes[4..];
+            let mut out = String::with_capacity(body.len() / 4 + 4);
+            for q in body.chunks(4) {
+                let unit = match (q.len(), big) {
+                    (4, true) => u32::from_be_bytes([q[0], q[1], q[2], q[3]]),
+                    (4, false) => u32::from_le_bytes([q[0], q[1], q[2], q[3]]),
+                    _ => u32::MAX,
+                };
+                out.push(char::from_u32(unit).unwrap_or(char::REPLACEMENT_CHARACTER));
+            }
+            Cow::Owned(out.into_bytes())
+        }
+    };
+    Content::Text(text, encoding)
+}
+
+/// Writes bytes as text the way ripgrep writes file names: valid UTF-8 as is, each byte of an
+/// invalid sequence as `\xHH`. Reversible in practice and stable, so an escaped path still
+/// identifies its file (in fingerprints and baselines too).
+pub fn escape_invalid_utf8(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::with_capacity(bytes.len());
+    for chunk in bytes.utf8_chunks() {
+        out.push_str(chunk.valid());
+        for b in chunk.invalid() {
+            let _ = write!(out, "\\x{b:02X}");
+        }
+    }
+    out
+}
+
+/// Byte offset of the last component (the file or directory name) of a `/`-separated path, for
+/// scanning each name once: [`crate::scan::scan_name`] with this offset.
+pub fn name_start(path: &str) -> usize {
+    path.trim_end_matches('/').rfind('/').map_or(0, |i| i + 1)
+}
+
+/// Turns a path into the `/`-separated form used in reports, without a leading `./`. Bytes of
+/// a file name that are not UTF-8 are written `\xHH` ([`escape_invalid_utf8`]).
 pub fn display_path(path: &std::path::Path) -> String {
-    let text = path.to_string_lossy();
+    let raw = path.as_os_str().as_encoded_bytes();
+    let text = match std::str::from_utf8(raw) {
+        Ok(text) => std::borrow::Cow::Borrowed(text),
+        Err(_) => std::borrow::Cow::Owned(escape_invalid_utf8(raw)),
+    };
     let text = text.strip_prefix("./").unwrap_or(&text);
     if std::path::MAIN_SEPARATOR == '\\' { text.replace('\\', "/") } else { text.to_string() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn utf16(text: &str, big: bool, bom: bool) -> Vec<u8> {
+        let mut out = Vec::new();
+        if bom {
+            out.extend_from_slice(if big { &[0xFE, 0xFF] } else { &[0xFF, 0xFE] });
+        }
+        for u in text.encode_utf16() {
+            out.extend_from_slice(&if big { u.to_be_bytes() } else { u.to_le_bytes() });
+        }
+        out
+    }
+
+    fn text_of(bytes: &[u8]) -> (String, TextEncoding) {
+        match classify(bytes) {
+            Content::Text(t, e) => (String::from_utf8(t.into_owned()).expect("utf-8"), e),
+            Content::Binary => panic!("binary: {bytes:?}"),
+        }
+    }
+
+    #[test]
+    fn utf16_and_utf32_text_is_decoded() {
+        let text = "k = \"é8Q~x\"\r\n€ 😀\n";
+        for (big, bom, enc) in [
+            (false, true, TextEncoding::Utf16Le),
+            (true, true, TextEncoding::Utf16Be),
+            (false, false, TextEncoding::Utf16Le),
+            (true, false, TextEncoding::Utf16Be),
+        ] {
+            // Without a BOM, UTF-16 is recognised when it is mostly Latin text.
+            let text = if bom { text.to_string() } else { format!("{text}{}", "x".repeat(40)) };
+            assert_eq!(text_of(&utf16(&text, big, bom)), (text.clone(), enc), "{big} {bom}");
+        }
+        let mut le = vec![0xFF, 0xFE, 0, 0];
+        let mut be = vec![0, 0, 0xFE, 0xFF];
+        for c in text.chars() {
+            le.extend_from_slice(&(c as u32).to_le_bytes());
+            be.extend_from_slice(&(c as u32).to_be_bytes());
+        }
+        assert_eq!(text_of(&le), (text.to_string(), TextEncoding::Utf32Le));
+        assert_eq!(text_of(&be), (text.to_string(), TextEncoding::Utf32Be));
+        assert_eq!(text_of(b"plain"), ("plain".to_string(), TextEncoding::Utf8));
+        assert_eq!(text_of(b""), (String::new(), TextEncoding::Utf8));
+    }
+
+    #[test]
+    fn binary_with_nuls_is_not_taken_for_utf16() {
+        for bytes in [
+            &b"\x7fELF\x02\x01\x01\0\0\0"[..],
+            &[1, 0, 2, 0, 3, 0, 4, 0],
+            &b"a\0\0\0b\0"[..],
+            &b"\0"[..],
+            &[0x50, 0x4B, 3, 4, 0x14, 0, 0, 0, 8, 0],
+        ] {
+            assert!(matches!(classify(bytes), Content::Binary), "{bytes:?}");
+        }
+    }
+
+    #[test]
+    fn odd_and_invalid_code_units_become_replacement_characters() {
+        let mut bytes = utf16("ab", false, true);
+        bytes.extend_from_slice(&[0x00, 0xD8]); // a lone high surrogate
+        bytes.push(b'c');
+        assert_eq!(text_of(&bytes).0, "ab\u{FFFD}\u{FFFD}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn invalid_utf8_in_paths_is_escaped() {
+        use std::os::unix::ffi::OsStrExt;
+        let path = std::path::Path::new(std::ffi::OsStr::from_bytes(b"./d\xFF/f\xC3.txt"));
+        assert_eq!(display_path(path), "d\\xFF/f\\xC3.txt");
+        assert_eq!(display_path(std::path::Path::new("./a/é.txt")), "a/é.txt");
+    }
 }

@@ -7,6 +7,7 @@ mod ci;
 mod config;
 mod hardening_git;
 mod hardening_output;
+mod hardening_fs;
 mod report;
 mod rules;
 mod scan_fs;

@@ -29,7 +29,7 @@ fn clean_stdin_exits_0() {
 }
 
 #[test]
-fn binary_or_oversized_stdin_is_skipped_with_its_reason() {
+fn binary_stdin_is_skipped_and_oversized_stdin_is_truncated() {
     let t = TempTree::new();
     let mut binary = b"\0\x01".to_vec();
     binary.extend_from_slice(SECRET_8Q.as_bytes());
@@ -41,23 +41,27 @@ fn binary_or_oversized_stdin_is_skipped_with_its_reason() {
         serde_json::json!([{"path": "-", "reason": "binary"}])
     );
 
+    // Over the limit: the first 50 bytes are scanned (the secret on line 1 is found) and the
+    // truncation is reported.
     let (code, out, _) = run(isolated_azleak(t.path())
-        .args(["scan", "-", "--format", "json", "--max-file-size", "10"])
-        .write_stdin(format!("k={SECRET_8Q}\n")));
-    assert_eq!(code, 0);
+        .args(["scan", "-", "--format", "json", "--max-file-size", "50"])
+        .write_stdin(format!("k={SECRET_8Q}\n{}\n", "x".repeat(100))));
+    assert_eq!(code, 1);
     let doc = json(&out);
+    assert_eq!(locations(&doc), [loc("-", 1, 3, 43, "azure.entra.client-secret", "high")]);
     assert_eq!(
         doc["summary"]["skipped"],
-        serde_json::json!([{"path": "-", "reason": "too-large"}])
+        serde_json::json!([{"path": "-", "reason": "truncated"}])
     );
-    assert_eq!(doc["summary"]["files"], 0);
+    assert_eq!(doc["summary"]["files"], 1);
+    assert_eq!(doc["summary"]["bytes"], 50);
 }
 
-/// Standard input larger than --max-file-size is skipped after reading just past the limit,
-/// not read to its end first: an endless stream (here /dev/zero) would never finish.
+/// Standard input larger than --max-file-size is read only up to the limit, not to its end: an
+/// endless stream (here /dev/zero) would never finish. Its NUL bytes make it binary.
 #[cfg(unix)]
 #[test]
-fn oversized_stdin_is_skipped_without_reading_it_all() {
+fn oversized_stdin_is_read_only_up_to_the_limit() {
     let t = TempTree::new();
     let zero = std::fs::File::open("/dev/zero").expect("/dev/zero");
     let out = std::process::Command::new(crate::util::azleak_bin())
@@ -68,6 +72,6 @@ fn oversized_stdin_is_skipped_without_reading_it_all() {
         .expect("run azleak");
     let doc = json(&String::from_utf8_lossy(&out.stdout));
     assert_eq!(out.status.code(), Some(0));
-    assert_eq!(doc["summary"]["skipped"][0]["reason"], "too-large", "{doc}");
+    assert_eq!(doc["summary"]["skipped"][0]["reason"], "binary", "{doc}");
     assert_eq!(doc["summary"]["files"], 0);
 }

@@ -20,7 +20,7 @@ use std::path::Path;
 
 use git2::{Commit, ErrorCode, Odb, Oid, Repository};
 
-use super::{SkipReason, is_binary};
+use super::{Content, SkipReason, classify};
 use crate::detect::{Detector, Scratch};
 use crate::finding::{CommitInfo, Finding};
 
@@ -229,7 +229,7 @@ pub(crate) fn repo_error(repo_path: &Path, what: &str) -> impl FnOnce(git2::Erro
 /// A blob read under the size and binary limits.
 pub(crate) enum Loaded<'odb> {
     /// Text content to scan.
-    Text(git2::OdbObject<'odb>),
+    Text(TextBlob<'odb>),
     /// Not scanned, and why.
     Skipped(SkipReason),
 }
@@ -245,10 +245,26 @@ pub(crate) fn load_blob<'odb>(
         return Ok(Loaded::Skipped(SkipReason::TooLarge));
     }
     let object = odb.read(oid)?;
-    if is_binary(object.data()) {
-        return Ok(Loaded::Skipped(SkipReason::Binary));
+    let decoded = match classify(object.data()) {
+        Content::Binary => return Ok(Loaded::Skipped(SkipReason::Binary)),
+        Content::Text(std::borrow::Cow::Borrowed(_), _) => None,
+        Content::Text(std::borrow::Cow::Owned(text), _) => Some(text),
+    };
+    Ok(Loaded::Text(TextBlob { object, decoded }))
+}
+
+/// A text blob: its bytes, decoded to UTF-8 when they were UTF-16 or UTF-32
+/// ([`super::classify`]).
+pub(crate) struct TextBlob<'odb> {
+    object: git2::OdbObject<'odb>,
+    decoded: Option<Vec<u8>>,
+}
+
+impl TextBlob<'_> {
+    /// The text to scan.
+    pub(crate) fn data(&self) -> &[u8] {
+        self.decoded.as_deref().unwrap_or(self.object.data())
     }
-    Ok(Loaded::Text(object))
 }
 
 /// An earlier version of a file, to tell the secrets a change adds from those it already had.

@@ -240,9 +240,11 @@ fn symlinks_are_not_followed_without_follow() {
     outside.file("key.env", assignment(SECRET_8Q));
     std::os::unix::fs::symlink(outside.path(), t.path().join("linked")).expect("symlink");
 
+    // The link is counted as skipped, and a root under which nothing was scanned is exit 2.
     let (code, doc, _) = scan_json(&t, &[]);
-    assert_eq!(code, 0);
+    assert_eq!(code, 2);
     assert_eq!(doc["summary"]["files"], 0);
+    assert_eq!(doc["summary"]["skipped"], json!([{"path": "linked", "reason": "symlink"}]));
     let (code, doc, _) = scan_json(&t, &["--follow"]);
     assert_eq!(code, 1);
     assert_eq!(finding_paths(&doc), ["linked/key.env"]);
@@ -281,10 +283,12 @@ fn fifos_are_skipped_not_read() {
         assert_eq!(code, 1, "{follow:?}");
         let doc = json(&out);
         assert_eq!(finding_paths(&doc), ["key.env"]);
-        let mut skipped = vec![json!({"path": "pipe", "reason": "not-a-file"})];
-        if !follow.is_empty() {
-            skipped.push(json!({"path": "pipe-link", "reason": "not-a-file"}));
-        }
+        // Without --follow the link is an unfollowed symlink; with it, a link to a FIFO.
+        let link = if follow.is_empty() { "symlink" } else { "not-a-file" };
+        let skipped = vec![
+            json!({"path": "pipe", "reason": "not-a-file"}),
+            json!({"path": "pipe-link", "reason": link}),
+        ];
         assert_eq!(doc["summary"]["skipped"], json!(skipped), "{follow:?}");
     }
 }
