@@ -276,8 +276,9 @@ fn secrets_in_file_and_directory_names_are_found_once_each() {
         .iter()
         .map(|f| (f["path"].as_str(), f["part"].as_str(), f["line"].as_u64(), f["column"].as_u64()))
         .collect();
-    let dir = SECRET_8Q.to_string();
-    let file = format!("conf/{SECRET_8Q_2}");
+    // Paths holding a secret are printed redacted (report-level redactor).
+    let dir = format!("{}…", &SECRET_8Q[..3]);
+    let file = format!("conf/{}…", &SECRET_8Q_2[..3]);
     assert_eq!(
         places,
         [
@@ -293,7 +294,7 @@ fn secrets_in_file_and_directory_names_are_found_once_each() {
     // A name in a root's path is found too: every path below the root repeats it.
     let (code, doc, _, _) = scan(&t, &[&format!("{SECRET_8Q}/")]);
     assert_eq!(code, 1);
-    assert_eq!(locations(&doc), [loc(&format!("{SECRET_8Q}/"), 1, 1, 41, RULE, "high")]);
+    assert_eq!(locations(&doc), [loc(&format!("{}…/", &SECRET_8Q[..3]), 1, 1, 41, RULE, "high")]);
     assert_eq!(doc["findings"][0]["part"], "path");
 }
 
