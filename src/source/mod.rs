@@ -23,6 +23,10 @@ pub enum SkipReason {
     Submodule,
     /// Neither a regular file nor a directory (a socket, a FIFO, a device).
     NotAFile,
+    /// Scanned as written, but decoding its encoded text (percent, JSON escapes, base64,
+    /// joined literals) stopped when its decoding budget ran out: secrets written encoded
+    /// further on may be missed.
+    DecodeBudget,
 }
 
 impl SkipReason {
@@ -34,6 +38,7 @@ impl SkipReason {
             SkipReason::SymlinkLoop => "symlink loop",
             SkipReason::Submodule => "submodule",
             SkipReason::NotAFile => "not a regular file",
+            SkipReason::DecodeBudget => "decoding budget exhausted",
         }
     }
 }

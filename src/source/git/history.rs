@@ -43,7 +43,12 @@ pub struct HistoryOptions {
 
 /// What reading one unique blob gave.
 enum BlobResult {
-    Scanned { bytes: u64, findings: Vec<Finding> },
+    /// Scanned; `decode_limited` when its decoding budget ran out.
+    Scanned {
+        bytes: u64,
+        findings: Vec<Finding>,
+        decode_limited: bool,
+    },
     Skipped(SkipReason),
     Error(String),
 }
@@ -98,9 +103,14 @@ pub fn scan_history(
             )
         };
         match result {
-            BlobResult::Scanned { bytes, findings } => {
+            BlobResult::Scanned { bytes, findings, decode_limited } => {
                 out.summary.files += 1;
                 out.summary.bytes += bytes;
+                if decode_limited {
+                    out.summary
+                        .skipped
+                        .push(Skipped { path: name(), reason: SkipReason::DecodeBudget });
+                }
                 for f in findings {
                     for &(path, commit) in occ {
                         let key = (f.rule_id.clone(), f.secret.reveal().to_string(), path);
@@ -188,7 +198,8 @@ fn scan_blob(
             let bytes = object.data();
             let matches = detector.scan(bytes, scratch);
             let findings = locate(detector, "", bytes, &matches);
-            BlobResult::Scanned { bytes: bytes.len() as u64, findings }
+            let decode_limited = scratch.decode_limited();
+            BlobResult::Scanned { bytes: bytes.len() as u64, findings, decode_limited }
         }
         Ok(Loaded::Skipped(reason)) => BlobResult::Skipped(reason),
         Err(e) => BlobResult::Error(e.to_string()),
