@@ -138,7 +138,7 @@ pub fn locate(detector: &Detector, path: &str, bytes: &[u8], matches: &[RawMatch
             encoding: m.decoded.as_ref().map(|(e, _)| *e),
             line_hash,
             commit: None,
-            other_locations: Vec::new(),
+            copies: None,
             allowed_inline: match allowed {
                 Some((at, allowed)) if at == line_start => allowed,
                 _ => {
