@@ -391,6 +391,30 @@ mod tests {
     }
 
     #[test]
+    fn runs_never_reach_back_past_the_floor() {
+        let hay = b"ab%7Ecd%7Eef";
+        assert_eq!(run(hay, 2, Encoding::Percent, 0), (0, 12));
+        assert_eq!(run(hay, 7, Encoding::Percent, 5), (5, 12));
+    }
+
+    #[test]
+    fn the_budget_is_twice_the_blob_plus_a_constant() {
+        let mut b = Budget::for_blob(1000);
+        assert!(b.spend(2000 + BUDGET_BASE));
+        assert!(!b.spend(1));
+        assert!(b.spend(0));
+    }
+
+    #[test]
+    fn a_chain_of_literals_with_markers_is_joined_whole() {
+        let piece = "\"ab8Q~cd\"";
+        let hay = vec![piece; 20].join(" + ");
+        let d = decode(hay.as_bytes(), (1, 8), Encoding::Concat).expect("joins");
+        assert_eq!(d.bytes, "ab8Q~cd".repeat(20).as_bytes());
+        assert_eq!(d.extent(), (1, hay.len() - 1));
+    }
+
+    #[test]
     fn base64_run_stops_at_an_assignment() {
         let hay = b"SECRET_B64=cG5ROFF+Q2hv==\n";
         assert_eq!(run(hay, 15, Encoding::Base64, 0), (11, 25));

@@ -384,6 +384,49 @@ mod tests {
         assert_eq!(w, vec![(0, 20), (30, 40)]);
     }
 
+    fn detector() -> Detector {
+        Detector::new(RuleSet::builtin().expect("built-in rules"))
+    }
+
+    // Microsoft's published example, not a live secret.
+    const SECRET: &str = "riG8Q~p-69WAm.dX4a6IDnOdcdbWB3dC5-DSDciR"; // azleak:allow
+
+    #[test]
+    fn a_percent_encoded_secret_supersedes_the_legacy_match_of_its_encoded_text() {
+        let d = detector();
+        let hay = format!("client_secret={}\n", SECRET.replace('~', "%7E"));
+        let found = d.scan(hay.as_bytes(), &mut d.scratch());
+        assert_eq!(found.len(), 1, "{found:?}");
+        let rule = d.rules().rule(found[0].rule).id();
+        assert_eq!(rule, "azure.entra.client-secret");
+        assert_eq!(found[0].decoded, Some((Encoding::Percent, SECRET.as_bytes().to_vec())));
+    }
+
+    #[test]
+    fn a_dense_run_is_decoded_once_within_the_budget() {
+        let d = detector();
+        let mut scratch = d.scratch();
+        for hay in ["%7E".repeat(50_000), "\\u007e".repeat(30_000)] {
+            let hay = format!("{hay}{}", SECRET.replace('~', "%7E"));
+            let found = d.scan(hay.as_bytes(), &mut scratch);
+            assert!(!scratch.decode_limited());
+            assert!(found.len() <= 1, "{found:?}");
+        }
+    }
+
+    #[test]
+    fn overlapping_runs_of_three_encodings_spend_the_budget() {
+        let d = detector();
+        let mut scratch = d.scratch();
+        let run = "A".repeat(200_000);
+        let hay = format!("\\u007e{run}4UX{run}%7E");
+        d.scan(hay.as_bytes(), &mut scratch);
+        assert!(scratch.decode_limited());
+        // The flag is per scan.
+        d.scan(b"nothing here", &mut scratch);
+        assert!(!scratch.decode_limited());
+    }
+
     #[test]
     fn keywords_are_searched_in_common_cases() {
         assert_eq!(case_variants("secret"), vec!["SECRET", "Secret", "secret"]);
