@@ -104,10 +104,10 @@ pub struct CommitInfo {
     pub summary: String,
 }
 
-/// Another place where the same secret appears (same rule, same secret, other path).
+/// A place where a secret appears: one copy of it (same rule, same secret, its own path).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct OtherLocation {
-    /// Path of the other copy.
+    /// Path of the copy.
     pub path: String,
     /// 1-based line.
     pub line: usize,
@@ -118,6 +118,36 @@ pub struct OtherLocation {
     /// Commit that introduced this copy, in history scans.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub commit: Option<String>,
+}
+
+/// Every copy of one secret (same rule, same secret) in a history scan. One group is shared by
+/// the findings at all its copies, so memory and reports stay linear in the number of copies.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CopyGroup {
+    /// Id of the group, derived from the rule and the group's first location, never from the
+    /// secret (so it confirms no guess of it). Stable while that first copy is.
+    pub id: String,
+    /// Every copy, in report order (path, line, column), each path once.
+    pub locations: Vec<OtherLocation>,
+}
+
+impl CopyGroup {
+    /// Groups copies of one secret found by `rule_id`; sorts them into report order.
+    pub fn new(rule_id: &str, mut locations: Vec<OtherLocation>) -> CopyGroup {
+        locations.sort();
+        let id = locations.first().map_or_else(String::new, |first| {
+            let (line, column) = (first.line.to_string(), first.column.to_string());
+            let parts: [&[u8]; 5] = [
+                b"azleak-copies-v1",
+                rule_id.as_bytes(),
+                first.path.as_bytes(),
+                line.as_bytes(),
+                column.as_bytes(),
+            ];
+            hash_parts(&parts)[..16].to_string()
+        });
+        CopyGroup { id, locations }
+    }
 }
 
 /// Which part of its source a secret was found in: the content (of a file, blob or standard
@@ -185,8 +215,9 @@ pub struct Finding {
     pub line_hash: String,
     /// The commit that introduced the secret at this path (history scans only).
     pub commit: Option<CommitInfo>,
-    /// Other places the same secret appears (history scans).
-    pub other_locations: Vec<OtherLocation>,
+    /// Every place the same secret appears, this one included, when there are two or more
+    /// (history scans). Shared between the findings of one group.
+    pub copies: Option<std::sync::Arc<CopyGroup>>,
     /// Whether the secret's line carries an inline `azleak:allow` marker (or the line before it
     /// an `azleak:allow-next-line` one). Set where findings are located; the filter stage drops
     /// such findings unless `--no-inline-allow` is given.
@@ -194,6 +225,16 @@ pub struct Finding {
 }
 
 impl Finding {
+    /// How many places the secret appears in (1 when it has no copies).
+    pub fn copy_count(&self) -> usize {
+        self.copies.as_ref().map_or(1, |g| g.locations.len())
+    }
+
+    /// The other places the same secret appears, in report order.
+    pub fn other_locations(&self) -> impl Iterator<Item = &OtherLocation> {
+        self.copies.iter().flat_map(|g| g.locations.iter()).filter(|o| o.path != self.path)
+    }
+
     /// The deterministic order of reports: path, line, column, rule.
     pub fn sort_key(&self) -> (&str, usize, usize, &str, &str) {
         (&self.path, self.line, self.column, &self.rule_id, self.secret.reveal())

@@ -121,6 +121,11 @@ pub fn locate(detector: &Detector, path: &str, bytes: &[u8], matches: &[RawMatch
     let mut line = 1usize;
     let mut line_start = 0usize;
     let mut cursor = 0usize;
+    // Characters from `line_start` to `counted`, a place where counting can resume: lines and
+    // columns are counted once per buffer, not once per match (many matches on a 50 MB line).
+    let mut counted = 0usize;
+    let mut chars = 0usize;
+    let mut allowed: Option<(usize, bool)> = None;
     for m in matches {
         // Matches are sorted by start, so lines are counted once per buffer.
         if m.start >= cursor {
@@ -132,7 +137,13 @@ pub fn locate(detector: &Detector, path: &str, bytes: &[u8], matches: &[RawMatch
         } else {
             // Same start as a previous match: line and line_start still hold.
         }
-        let column = char_count(&bytes[line_start..m.start]) + 1;
+        if counted < line_start || counted > m.start {
+            (counted, chars) = (line_start, 0);
+        }
+        let column = chars + char_count(&bytes[counted..m.start]) + 1;
+        if resumable(bytes, m.start) {
+            (counted, chars) = (m.start, column - 1);
+        }
         // A secret written across lines (concatenated literals) is marked on its first line.
         let first_line_end =
             memchr::memchr(b'\n', &bytes[m.start..m.end]).map_or(m.end, |i| m.start + i);
@@ -157,8 +168,15 @@ pub fn locate(detector: &Detector, path: &str, bytes: &[u8], matches: &[RawMatch
             encoding: m.decoded.as_ref().map(|(e, _)| *e),
             line_hash,
             commit: None,
-            other_locations: Vec::new(),
-            allowed_inline: crate::config::allowlist::inline_allowed(bytes, line_start),
+            copies: None,
+            allowed_inline: match allowed {
+                Some((at, allowed)) if at == line_start => allowed,
+                _ => {
+                    let allow = crate::config::allowlist::inline_allowed(bytes, line_start);
+                    allowed = Some((line_start, allow));
+                    allow
+                }
+            },
         });
     }
     out
@@ -173,12 +191,18 @@ fn char_count(bytes: &[u8]) -> usize {
         .sum()
 }
 
+/// Whether character counting can stop before `at` and resume there: `at` is the end, or its
+/// byte is not a UTF-8 continuation byte (so no character, valid or not, spans it).
+fn resumable(bytes: &[u8], at: usize) -> bool {
+    bytes.get(at).is_none_or(|&b| b & 0xC0 != 0x80)
+}
+
 /// A hash of the secret's line with the secret masked (at most 256 bytes each side), so it is
 /// stable when the line moves but changes when the line's text does.
 fn line_hash(rule_id: &str, bytes: &[u8], line_start: usize, start: usize, end: usize) -> String {
     let from = line_start.max(start.saturating_sub(256));
-    let line_end = memchr::memchr(b'\n', &bytes[end..]).map_or(bytes.len(), |i| end + i);
-    let to = line_end.min(end + 256);
+    let to = bytes.len().min(end + 256);
+    let to = memchr::memchr(b'\n', &bytes[end..to]).map_or(to, |i| end + i);
     let before = bytes[from..start].trim_ascii_start();
     let after = bytes[end..to].trim_ascii_end();
     finding::hash_parts(&[rule_id.as_bytes(), before, b"<secret>", after])
@@ -192,16 +216,22 @@ pub fn scan_paths(detector: &Detector, options: &WalkOptions) -> Result<ScanOutp
         options,
         || detector.scratch(),
         |scratch, path, target| match target {
-            Target::Content(bytes) => scan_buffer(detector, scratch, path, bytes),
-            Target::Name { start, end } => scan_name(detector, scratch, path, start..end),
+            Target::Content(bytes) => {
+                let findings = scan_buffer(detector, scratch, path, bytes);
+                (findings, scratch.decode_limited().then(|| path.to_string()))
+            }
+            Target::Name { start, end } => (scan_name(detector, scratch, path, start..end), None),
         },
         |event| match event {
-            Event::Scanned { bytes, result } => {
+            Event::Scanned { bytes, result: (findings, limited) } => {
                 out.summary.files += 1;
                 out.summary.bytes += bytes;
-                out.findings.extend(result);
+                out.findings.extend(findings);
+                if let Some(path) = limited {
+                    out.summary.skipped.push(Skipped { path, reason: SkipReason::DecodeBudget });
+                }
             }
-            Event::Name(result) => out.findings.extend(result),
+            Event::Name((findings, _)) => out.findings.extend(findings),
             Event::Skipped(s) => out.summary.skipped.push(s),
             Event::Error(e) => out.summary.errors.push(e),
         },
@@ -233,6 +263,11 @@ pub fn scan_stdin_bytes(
         Content::Text(text, _) => {
             let mut scratch = detector.scratch();
             out.findings = scan_buffer(detector, &mut scratch, path, &text);
+            if scratch.decode_limited() {
+                out.summary
+                    .skipped
+                    .push(Skipped { path: path.into(), reason: SkipReason::DecodeBudget });
+            }
             out.summary.files = 1;
             out.summary.bytes = bytes.len() as u64;
             if truncated {

@@ -571,7 +571,7 @@ mod tests {
                 date: "2024-01-01T00:00:00+00:00".into(),
                 summary: "add config".into(),
             }),
-            other_locations: Vec::new(),
+            copies: None,
             allowed_inline,
         }
     }

@@ -1,8 +1,12 @@
 //! Secrets written in an encoding: percent-encoded (`%7E` for `~` in URLs and logs), JSON
 //! `\u007e` escapes, and base64 (Kubernetes `data:`, `.env` files stored encoded). The detector
 //! searches for a few trigger literals alongside the rules' keywords; around each trigger this
-//! module finds the encoded run, decodes it, and maps positions in the decoded text back to the
-//! original bytes. Rules then run on the decoded text as on any other.
+//! module finds the whole encoded run, decodes it, and maps positions in the decoded text back
+//! to the original bytes. Rules then run on the decoded text as on any other.
+//!
+//! Decoding is linear in the input: a run is decoded once however many triggers it holds (the
+//! detector skips triggers inside the last run of their encoding, and a run never reaches back
+//! past the previous one), and a per-blob [`Budget`] bounds what all encodings decode together.
 
 use std::sync::LazyLock;
 
@@ -40,8 +44,36 @@ impl Encoding {
 /// Markers of current and 7Q~ secrets, whose base64 forms are the base64 triggers.
 const MARKERS: [&[u8; 3]; 2] = [b"8Q~", b"7Q~"];
 
-/// The longest encoded run decoded around one trigger, in bytes each way.
-const MAX_REACH: usize = 2048;
+/// Encoded bytes a blob may have decoded, as a multiple of its size...
+const BUDGET_PER_BYTE: usize = 2;
+/// ... plus this many bytes, so that small files are never cut short.
+const BUDGET_BASE: usize = 256 * 1024;
+
+/// How many encoded bytes one blob may still have decoded. Each encoded run is decoded once,
+/// so a blob's runs of one encoding add up to at most its size; the budget bounds the rest
+/// (runs of several encodings over the same bytes) so that decoding stays linear in the blob.
+#[derive(Debug, Clone, Copy)]
+pub struct Budget {
+    left: usize,
+}
+
+impl Budget {
+    /// The budget of a blob of `len` bytes: twice its size plus 256 KiB.
+    pub fn for_blob(len: usize) -> Budget {
+        Budget { left: len.saturating_mul(BUDGET_PER_BYTE).saturating_add(BUDGET_BASE) }
+    }
+
+    /// Takes `bytes` from the budget; `false` (and nothing taken) if that would overspend it.
+    pub fn spend(&mut self, bytes: usize) -> bool {
+        match self.left.checked_sub(bytes) {
+            Some(left) => {
+                self.left = left;
+                true
+            }
+            None => false,
+        }
+    }
+}
 
 /// Every trigger literal with the encoding it signals.
 pub fn triggers() -> Vec<(Vec<u8>, Encoding)> {
@@ -92,6 +124,11 @@ impl Decoded {
     pub fn original_span(&self, start: usize, end: usize) -> (usize, usize) {
         (self.origin[start], self.origin[end])
     }
+
+    /// The span of the original buffer that was decoded.
+    pub fn extent(&self) -> (usize, usize) {
+        (self.origin.first().copied().unwrap_or(0), self.origin.last().copied().unwrap_or(0))
+    }
 }
 
 fn is_url_run(b: u8) -> bool {
@@ -102,72 +139,42 @@ fn is_escape_run(b: u8) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'~' | b'-' | b'\\')
 }
 
-fn is_base64_run(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=')
-}
-
 fn is_base64_body(b: u8) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/')
 }
 
-/// The run of bytes around `at`, extending left while `left` holds and right while `right`
-/// holds, at most [`MAX_REACH`] bytes each way.
+/// The run of bytes around `at`, extending left while `left` holds (but not below `floor`) and
+/// right while `right` holds.
 fn run_around(
     hay: &[u8],
     at: usize,
+    floor: usize,
     left: fn(u8) -> bool,
     right: fn(u8) -> bool,
 ) -> (usize, usize) {
-    let floor = at.saturating_sub(MAX_REACH);
-    let mut start = at;
-    while start > floor && left(hay[start - 1]) {
-        start -= 1;
-    }
-    let ceiling = (at + MAX_REACH).min(hay.len());
-    let mut end = at;
-    while end < ceiling && right(hay[end]) {
-        end += 1;
-    }
+    let at = at.min(hay.len());
+    let lo = floor.min(at);
+    let start = hay[lo..at].iter().rposition(|&b| !left(b)).map_or(lo, |i| lo + i + 1);
+    let end = hay[at..].iter().position(|&b| !right(b)).map_or(hay.len(), |i| at + i);
     (start, end)
 }
 
-/// The encoded run around a trigger at `at`, as a span of `hay`.
-pub fn run(hay: &[u8], at: usize, encoding: Encoding) -> (usize, usize) {
+/// The whole encoded run around a trigger at `at`, as a span of `hay`, starting no lower than
+/// `floor` (the end of the previous run of this encoding, so that no byte is visited twice).
+pub fn run(hay: &[u8], at: usize, encoding: Encoding, floor: usize) -> (usize, usize) {
     match encoding {
-        Encoding::Percent => run_around(hay, at, is_url_run, is_url_run),
-        Encoding::JsonEscape => run_around(hay, at, is_escape_run, is_escape_run),
-        // Padding ends a base64 string: `KEY_B64=...` must not pull `B64=` into the run.
+        Encoding::Percent => run_around(hay, at, floor, is_url_run, is_url_run),
+        Encoding::JsonEscape => run_around(hay, at, floor, is_escape_run, is_escape_run),
+        // Padding ends a base64 string: `KEY_B64=...` must not pull `B64=` into the run, and
+        // the run ends after at most two `=`.
         Encoding::Base64 => {
-            let (start, end) = run_around(hay, at, is_base64_body, is_base64_run);
-            // A run longer than MAX_REACH was cut on the left: its start is not the string's,
-            // so find the 4-character groups again, from the marker the trigger signals.
-            if start > 0 && is_base64_body(hay[start - 1]) {
-                let shift = (0..4).find(|&s| marker_decodes(hay, start + s, end, at));
-                return (start + shift.unwrap_or(0), end);
-            }
-            (start, end)
+            let (start, body_end) = run_around(hay, at, floor, is_base64_body, is_base64_body);
+            let pad = hay[body_end..].iter().take(2).take_while(|&&b| b == b'=').count();
+            (start, body_end + pad)
         }
         // The literals are found by `decode`; the run is just the marker's own literal.
-        Encoding::Concat => run_around(hay, at, is_secret_char, is_secret_char),
+        Encoding::Concat => run_around(hay, at, floor, is_secret_char, is_secret_char),
     }
-}
-
-/// Whether decoding in 4-character groups counted from `start` turns the base64 around `at`
-/// (in `start..end`) into a secret marker.
-fn marker_decodes(hay: &[u8], start: usize, end: usize, at: usize) -> bool {
-    if at < start {
-        return false;
-    }
-    let group = start + (at - start) / 4 * 4;
-    let from = group.saturating_sub(4).max(start);
-    let to = (group + 8).min(end);
-    if to <= from {
-        return false;
-    }
-    let chunk = &hay[from..from + (to - from) / 4 * 4];
-    BASE64.decode(chunk).is_ok_and(|bytes| {
-        MARKERS.iter().any(|m| bytes.windows(m.len()).any(|w| w == m.as_slice()))
-    })
 }
 
 /// Decodes `hay[start..end]`; `None` if it does not decode to anything new.
@@ -188,59 +195,73 @@ fn is_quote(b: u8) -> bool {
     matches!(b, b'"' | b'\'' | b'`')
 }
 
-/// Longest literal piece and most pieces joined, and the most bytes between two pieces.
+/// Longest literal piece, how many pieces are joined on either side of a piece holding a
+/// secret marker, and the most bytes between two pieces.
 const MAX_PIECE: usize = 64;
-const MAX_PIECES: usize = 6;
+const MAX_PIECES_AROUND: usize = 5;
 const MAX_GAP: usize = 16;
+
+fn has_marker(piece: &[u8]) -> bool {
+    memchr::memmem::find(piece, b"Q~").is_some()
+}
 
 /// The string literal whose contents are `hay[start..end]`, with the literals concatenated to
 /// it on either side (`"abc8Q~" + "rest"`, `'abc' . '8Q~...'`, `"a" & "b"`, adjacent literals),
-/// joined. `None` unless at least two literals were joined.
+/// joined: up to [`MAX_PIECES_AROUND`] literals before the first and after the last literal that
+/// holds a secret marker, so a chain of literals is joined once, whatever its length. `None`
+/// unless at least two literals were joined.
 fn join_literals(hay: &[u8], start: usize, end: usize) -> Option<Decoded> {
     if start == 0 || end >= hay.len() || !is_quote(hay[start - 1]) || hay[end] != hay[start - 1] {
         return None;
     }
-    let mut pieces = vec![(start, end)];
+    let mut after = Vec::new();
     // Forward: CLOSE gap OPEN piece CLOSE ...
     let mut pos = end + 1;
-    while pieces.len() < MAX_PIECES {
+    let mut since_marker = 0;
+    while since_marker < MAX_PIECES_AROUND {
         let Some(open) = skip_joiner(hay, pos, true) else { break };
         let quote = hay[open];
         let body = open + 1;
         let close = (body..hay.len().min(body + MAX_PIECE + 1)).find(|&i| !is_secret_char(hay[i]));
         match close {
             Some(close) if hay[close] == quote && close > body => {
-                pieces.push((body, close));
+                after.push((body, close));
                 pos = close + 1;
+                since_marker = if has_marker(&hay[body..close]) { 0 } else { since_marker + 1 };
             }
             _ => break,
         }
     }
     // Backward: ... OPEN piece CLOSE gap OPEN(start - 1)
+    let mut before = Vec::new();
     let mut pos = start - 1;
-    while pieces.len() < MAX_PIECES {
+    while before.len() < MAX_PIECES_AROUND {
         let Some(close) = skip_joiner(hay, pos, false) else { break };
         let quote = hay[close];
         let floor = close.saturating_sub(MAX_PIECE + 1);
         let open = (floor..close).rev().find(|&i| !is_secret_char(hay[i]));
         match open {
             Some(open) if hay[open] == quote && open + 1 < close => {
-                pieces.insert(0, (open + 1, close));
+                before.push((open + 1, close));
                 pos = open;
             }
             _ => break,
         }
     }
-    if pieces.len() < 2 {
+    if before.is_empty() && after.is_empty() {
         return None;
     }
+    let marker = [(start, end)];
+    let pieces = before.iter().rev().chain(&marker).chain(&after);
     let mut bytes = Vec::new();
     let mut origin = Vec::new();
-    for &(s, e) in &pieces {
+    let mut last = end;
+    for &(s, e) in pieces {
         bytes.extend_from_slice(&hay[s..e]);
         origin.extend(s..e);
+        last = e;
     }
-    origin.push(pieces[pieces.len() - 1].1);
+    origin.push(last);
     Some(Decoded { bytes, origin })
 }
 
@@ -248,15 +269,11 @@ fn join_literals(hay: &[u8], start: usize, end: usize) -> Option<Decoded> {
 /// skips whitespace and one joining operator (`+`, `.`, `..`, `&`, or none between adjacent
 /// literals) and returns the position of the next literal's quote.
 fn skip_joiner(hay: &[u8], pos: usize, forward: bool) -> Option<usize> {
-    let gap: Vec<usize> = if forward {
-        (pos..hay.len().min(pos + MAX_GAP)).collect()
-    } else {
-        (pos.saturating_sub(MAX_GAP)..pos).rev().collect()
-    };
     let mut operators = 0;
     let mut spaces = 0;
-    for i in gap {
-        match hay[i] {
+    for step in 0..MAX_GAP {
+        let i = if forward { pos + step } else { pos.checked_sub(step + 1)? };
+        match *hay.get(i)? {
             b' ' | b'\t' | b'\r' | b'\n' => spaces += 1,
             b'+' | b'.' | b'&' => operators += 1,
             b if is_quote(b) => {
@@ -343,7 +360,7 @@ mod tests {
     #[test]
     fn percent_runs_decode_with_origins() {
         let hay = b"secret=ab%7Ecd&x=1";
-        let span = run(hay, 9, Encoding::Percent);
+        let span = run(hay, 9, Encoding::Percent, 0);
         assert_eq!(span, (7, 14));
         let d = decode(hay, (7, 14), Encoding::Percent).expect("decodes");
         assert_eq!(d.bytes, b"ab~cd");
@@ -363,20 +380,44 @@ mod tests {
         let hay = br#"secret = "abc8Q~defg" + 'hij' .
             "klm";"#;
         let at = 13;
-        let span = run(hay, at, Encoding::Concat);
+        let span = run(hay, at, Encoding::Concat, 0);
         let d = decode(hay, span, Encoding::Concat).expect("joins");
         assert_eq!(d.bytes, b"abc8Q~defghijklm");
         assert_eq!(d.original_span(0, 3), (10, 13));
         let before = br#"x = "ab" + "c8Q~def""#;
-        let span = run(before, 14, Encoding::Concat);
+        let span = run(before, 14, Encoding::Concat, 0);
         assert_eq!(decode(before, span, Encoding::Concat).expect("joins").bytes, b"abc8Q~def");
         assert!(decode(b"\"abc8Q~def\", \"x\"", (1, 10), Encoding::Concat).is_none());
     }
 
     #[test]
+    fn runs_never_reach_back_past_the_floor() {
+        let hay = b"ab%7Ecd%7Eef";
+        assert_eq!(run(hay, 2, Encoding::Percent, 0), (0, 12));
+        assert_eq!(run(hay, 7, Encoding::Percent, 5), (5, 12));
+    }
+
+    #[test]
+    fn the_budget_is_twice_the_blob_plus_a_constant() {
+        let mut b = Budget::for_blob(1000);
+        assert!(b.spend(2000 + BUDGET_BASE));
+        assert!(!b.spend(1));
+        assert!(b.spend(0));
+    }
+
+    #[test]
+    fn a_chain_of_literals_with_markers_is_joined_whole() {
+        let piece = "\"ab8Q~cd\"";
+        let hay = vec![piece; 20].join(" + ");
+        let d = decode(hay.as_bytes(), (1, 8), Encoding::Concat).expect("joins");
+        assert_eq!(d.bytes, "ab8Q~cd".repeat(20).as_bytes());
+        assert_eq!(d.extent(), (1, hay.len() - 1));
+    }
+
+    #[test]
     fn base64_run_stops_at_an_assignment() {
         let hay = b"SECRET_B64=cG5ROFF+Q2hv==\n";
-        assert_eq!(run(hay, 15, Encoding::Base64), (11, 25));
+        assert_eq!(run(hay, 15, Encoding::Base64, 0), (11, 25));
     }
 
     #[test]

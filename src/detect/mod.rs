@@ -14,7 +14,7 @@ use regex_automata::Input;
 use regex_automata::meta::Cache;
 use regex_automata::util::captures::Captures;
 
-pub use decode::Encoding;
+pub use decode::{Budget, Encoding};
 
 use crate::finding::{ChecksumStatus, Confidence};
 use crate::rules::{Rule, RuleSet};
@@ -62,6 +62,16 @@ pub struct Scratch {
     captures: Vec<Captures>,
     windows: Vec<Vec<(usize, usize)>>,
     triggers: Vec<(usize, Encoding)>,
+    decode_limited: bool,
+}
+
+impl Scratch {
+    /// Whether the last [`Detector::scan`] with this scratch space stopped decoding because the
+    /// blob's decoding budget was spent: its plain matches are complete, its encoded ones may
+    /// not be. Sources report this as a [`DecodeBudget`](crate::source::SkipReason) skip.
+    pub fn decode_limited(&self) -> bool {
+        self.decode_limited
+    }
 }
 
 impl Detector {
@@ -136,33 +146,56 @@ impl Detector {
             captures: self.rules.iter().map(|r| r.regex.create_captures()).collect(),
             windows: vec![Vec::new(); self.rules.len()],
             triggers: Vec::new(),
+            decode_limited: false,
         }
     }
 
     /// Finds every match in `hay`, ordered by position then rule, including secrets written
-    /// percent-encoded, JSON-escaped or in base64.
+    /// percent-encoded, JSON-escaped, in base64 or split into concatenated literals.
+    ///
+    /// Each encoded run is decoded once, within the blob's decoding [`Budget`]; when that is
+    /// spent, decoding stops (plain matches are still all found) and
+    /// [`Scratch::decode_limited`] says so until the next scan.
     pub fn scan(&self, hay: &[u8], scratch: &mut Scratch) -> Vec<RawMatch> {
-        let mut out = self.scan_plain(hay, scratch, true);
+        scratch.decode_limited = false;
+        let plain = self.scan_plain(hay, scratch, true);
         let triggers = std::mem::take(&mut scratch.triggers);
-        let mut last_run = None;
+        let mut decoded = Vec::new();
+        let mut budget = Budget::for_blob(hay.len());
+        // Per encoding, the end of the last run decoded: triggers inside it are skipped, and
+        // the next run starts no lower.
+        let mut reach = [0usize; 4];
         for &(at, encoding) in &triggers {
-            let span = decode::run(hay, at, encoding);
-            if last_run == Some(span) {
+            let floor = &mut reach[encoding as usize];
+            if at < *floor {
                 continue;
             }
-            last_run = Some(span);
-            let Some(decoded) = decode::decode(hay, span, encoding) else { continue };
-            for m in self.scan_plain(&decoded.bytes, scratch, false) {
-                let (start, end) = decoded.original_span(m.start, m.end);
-                let plain = out.iter().any(|o| o.rule == m.rule && o.start < end && start < o.end);
-                if !plain {
-                    let secret = decoded.bytes[m.start..m.end].to_vec();
-                    out.push(RawMatch { start, end, decoded: Some((encoding, secret)), ..m });
-                }
+            let span = decode::run(hay, at, encoding, *floor);
+            *floor = span.1.max(at + 1);
+            if !budget.spend(span.1 - span.0) {
+                scratch.decode_limited = true;
+                break;
+            }
+            let Some(text) = decode::decode(hay, span, encoding) else { continue };
+            let extent = text.extent();
+            if extent.1 > *floor {
+                *floor = extent.1;
+            }
+            // Joined literals reach beyond the marker's own literal.
+            let extra = (extent.1 - extent.0).saturating_sub(span.1 - span.0);
+            if !budget.spend(extra) {
+                scratch.decode_limited = true;
+                break;
+            }
+            for m in self.scan_plain(&text.bytes, scratch, false) {
+                let (start, end) = text.original_span(m.start, m.end);
+                let secret = text.bytes[m.start..m.end].to_vec();
+                decoded.push(RawMatch { start, end, decoded: Some((encoding, secret)), ..m });
             }
         }
         scratch.triggers = triggers;
         scratch.triggers.clear();
+        let mut out = supersede(plain, decoded);
         out.sort_by_key(|m| (m.start, m.rule, m.end));
         out.dedup_by(|a, b| (a.start, a.end, a.rule) == (b.start, b.end, b.rule));
         out
@@ -268,6 +301,43 @@ fn push_window(windows: &mut Vec<(usize, usize)>, (start, end): (usize, usize)) 
     windows.push((start, end));
 }
 
+/// Settles plain and decoded matches over the same bytes. A decoded match gives way to a plain
+/// match of its own rule (the secret is there as written) or of a higher confidence; otherwise
+/// it supersedes the plain matches it overlaps: those saw the encoded text (a legacy rule
+/// matching `abc8Q%7E...` after `client_secret=`), the decoded match the secret itself.
+fn supersede(mut plain: Vec<RawMatch>, mut decoded: Vec<RawMatch>) -> Vec<RawMatch> {
+    if decoded.is_empty() {
+        return plain;
+    }
+    plain.sort_by_key(|m| (m.start, m.end, m.rule));
+    let longest = plain.iter().map(|m| m.end - m.start).max().unwrap_or(0);
+    let mut superseded = vec![false; plain.len()];
+    let mut losers = Vec::new();
+    decoded.retain(|d| {
+        // Plain matches overlapping `d` start in `d.start - longest .. d.end`.
+        let lo = plain.partition_point(|p| p.start + longest <= d.start);
+        let hi = plain.partition_point(|p| p.start < d.end);
+        losers.clear();
+        for (i, p) in plain.iter().enumerate().take(hi).skip(lo) {
+            if p.end <= d.start {
+                continue;
+            }
+            if p.rule == d.rule || p.confidence > d.confidence {
+                return false;
+            }
+            losers.push(i);
+        }
+        for &i in &losers {
+            superseded[i] = true;
+        }
+        true
+    });
+    let mut out: Vec<RawMatch> =
+        plain.into_iter().zip(superseded).filter(|(_, s)| !s).map(|(m, _)| m).collect();
+    out.append(&mut decoded);
+    out
+}
+
 /// Runs a rule's checks on a captured secret and decides its confidence (or drops it).
 fn evaluate(index: usize, rule: &Rule, hay: &[u8], start: usize, end: usize) -> Option<RawMatch> {
     let secret = &hay[start..end];
@@ -312,6 +382,49 @@ mod tests {
         push_window(&mut w, (5, 20));
         push_window(&mut w, (30, 40));
         assert_eq!(w, vec![(0, 20), (30, 40)]);
+    }
+
+    fn detector() -> Detector {
+        Detector::new(RuleSet::builtin().expect("built-in rules"))
+    }
+
+    // Microsoft's published example, not a live secret.
+    const SECRET: &str = "riG8Q~p-69WAm.dX4a6IDnOdcdbWB3dC5-DSDciR"; // azleak:allow
+
+    #[test]
+    fn a_percent_encoded_secret_supersedes_the_legacy_match_of_its_encoded_text() {
+        let d = detector();
+        let hay = format!("client_secret={}\n", SECRET.replace('~', "%7E"));
+        let found = d.scan(hay.as_bytes(), &mut d.scratch());
+        assert_eq!(found.len(), 1, "{found:?}");
+        let rule = d.rules().rule(found[0].rule).id();
+        assert_eq!(rule, "azure.entra.client-secret");
+        assert_eq!(found[0].decoded, Some((Encoding::Percent, SECRET.as_bytes().to_vec())));
+    }
+
+    #[test]
+    fn a_dense_run_is_decoded_once_within_the_budget() {
+        let d = detector();
+        let mut scratch = d.scratch();
+        for hay in ["%7E".repeat(50_000), "\\u007e".repeat(30_000)] {
+            let hay = format!("{hay}{}", SECRET.replace('~', "%7E"));
+            let found = d.scan(hay.as_bytes(), &mut scratch);
+            assert!(!scratch.decode_limited());
+            assert!(found.len() <= 1, "{found:?}");
+        }
+    }
+
+    #[test]
+    fn overlapping_runs_of_three_encodings_spend_the_budget() {
+        let d = detector();
+        let mut scratch = d.scratch();
+        let run = "A".repeat(200_000);
+        let hay = format!("\\u007e{run}4UX{run}%7E");
+        d.scan(hay.as_bytes(), &mut scratch);
+        assert!(scratch.decode_limited());
+        // The flag is per scan.
+        d.scan(b"nothing here", &mut scratch);
+        assert!(!scratch.decode_limited());
     }
 
     #[test]

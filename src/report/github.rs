@@ -38,6 +38,10 @@ impl Reporter for GithubReporter {
                 f.confidence,
                 f.secret.display(report.options.show_secrets)
             );
+            if f.copies.is_some() {
+                message
+                    .push_str(&format!(" The same secret appears in {} places.", f.copy_count()));
+            }
             if let Some(c) = &f.commit {
                 message.push_str(&format!(
                     " Introduced in {} by {}.",

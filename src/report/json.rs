@@ -1,5 +1,6 @@
-//! The JSON format, schema version 1 (documented in README.md): `{version, tool, findings,
-//! summary}`, findings in report order. The `secret` field is redacted unless secrets are shown.
+//! The JSON format, schema version 2 (documented in README.md): `{version, tool, findings,
+//! groups, summary}`, findings in report order. A secret found at several paths of a history
+//! is one finding per path naming its `group`; `groups` lists each group's locations once. The `secret` field is redacted unless secrets are shown.
 
 use std::io::{self, Write};
 
@@ -11,7 +12,7 @@ use crate::finding::{ChecksumStatus, CommitInfo, Confidence, OtherLocation, Part
 use crate::scan::Summary;
 
 /// Version of the JSON document's schema; bumped on incompatible changes.
-pub const JSON_SCHEMA_VERSION: u32 = 1;
+pub const JSON_SCHEMA_VERSION: u32 = 2;
 
 /// Writes the JSON format.
 pub struct JsonReporter;
@@ -23,7 +24,18 @@ struct Document<'a> {
     scan: &'static str,
     min_confidence: Confidence,
     findings: Vec<JsonFinding<'a>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    groups: Vec<JsonGroup<'a>>,
     summary: &'a Summary,
+}
+
+/// The copies of one secret, each written once, for the findings that name this group.
+#[derive(Serialize)]
+struct JsonGroup<'a> {
+    id: &'a str,
+    rule_id: &'a str,
+    copies: usize,
+    locations: &'a [OtherLocation],
 }
 
 #[derive(Serialize)]
@@ -52,8 +64,10 @@ struct JsonFinding<'a> {
     fingerprint: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     commit: Option<&'a CommitInfo>,
-    #[serde(skip_serializing_if = "<[_]>::is_empty")]
-    other_locations: &'a [OtherLocation],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    group: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    copies: Option<usize>,
 }
 
 fn is_content(part: &Part) -> bool {
@@ -82,7 +96,22 @@ impl Reporter for JsonReporter {
                 encoding: f.encoding,
                 fingerprint: &f.fingerprint,
                 commit: f.commit.as_ref(),
-                other_locations: &f.other_locations,
+                group: f.copies.as_ref().map(|g| g.id.as_str()),
+                copies: f.copies.as_ref().map(|g| g.locations.len()),
+            })
+            .collect();
+        // Each group once, in the order its first finding is reported.
+        let mut seen = std::collections::HashSet::new();
+        let groups = report
+            .findings
+            .iter()
+            .filter_map(|f| f.copies.as_deref().map(|g| (f, g)))
+            .filter(|(_, g)| seen.insert(g.id.as_str()))
+            .map(|(f, g)| JsonGroup {
+                id: &g.id,
+                rule_id: &f.rule_id,
+                copies: g.locations.len(),
+                locations: &g.locations,
             })
             .collect();
         let doc = Document {
@@ -91,6 +120,7 @@ impl Reporter for JsonReporter {
             scan: report.options.kind.as_str(),
             min_confidence: report.options.min_confidence,
             findings,
+            groups,
             summary: report.summary,
         };
         serde_json::to_writer_pretty(&mut *w, &doc)?;

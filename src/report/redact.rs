@@ -6,11 +6,12 @@
 //! [`Redactor::disabled`].
 
 use std::borrow::Cow;
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
 
 use aho_corasick::{AhoCorasick, MatchKind};
 
-use crate::finding::{Finding, Secret};
+use crate::finding::{CopyGroup, Finding, Secret};
 use crate::scan::Summary;
 
 /// Replaces every known secret in a string by its redacted hint (one Aho-Corasick pass,
@@ -77,8 +78,22 @@ impl Redacted {
     /// Redacts, in place, every string of the findings and summary that a report displays.
     pub fn new(mut findings: Vec<Finding>, mut summary: Summary, redactor: Redactor) -> Redacted {
         if redactor.automaton.is_some() {
+            // Copy groups are shared by the findings of one secret: redact each group once.
+            let mut groups: HashMap<String, Arc<CopyGroup>> = HashMap::new();
             for f in &mut findings {
                 redact_finding(&redactor, f);
+                if let Some(group) = &mut f.copies {
+                    *group = groups
+                        .entry(group.id.clone())
+                        .or_insert_with(|| {
+                            let mut copy = CopyGroup::clone(group);
+                            for o in &mut copy.locations {
+                                redactor.redact_in_place(&mut o.path);
+                            }
+                            Arc::new(copy)
+                        })
+                        .clone();
+                }
             }
             for s in &mut summary.skipped {
                 redactor.redact_in_place(&mut s.path);
@@ -114,9 +129,6 @@ fn redact_finding(r: &Redactor, f: &mut Finding) {
         r.redact_in_place(&mut c.author_email);
         r.redact_in_place(&mut c.summary);
         r.redact_in_place(&mut c.date);
-    }
-    for o in &mut f.other_locations {
-        r.redact_in_place(&mut o.path);
     }
 }
 

@@ -3,7 +3,7 @@
 //! message, a relative `artifactLocation.uri` under `%SRCROOT%`, a full region and
 //! `partialFingerprints`; history details in `properties` and `relatedLocations`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::{self, Write};
 
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
@@ -21,6 +21,10 @@ use crate::rules::Rule;
 
 /// GitHub code scanning accepts at most this many results per run.
 pub const MAX_SARIF_RESULTS: usize = 25_000;
+
+/// Most related locations in one result (GitHub's limit); the rest are counted in the result's
+/// `relatedLocationsOmitted` property and message.
+pub const MAX_RELATED_LOCATIONS: usize = 1_000;
 
 const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 
@@ -212,8 +216,11 @@ fn location(
     }
 }
 
+/// `listed_at`: for a finding with copies, the earlier result of its group that lists them
+/// (`None` if this one is the first).
 fn result(
     f: &Finding,
+    listed_at: Option<&Finding>,
     rule_index: Option<usize>,
     rule: Option<&Rule>,
     options: &ReportOptions,
@@ -225,11 +232,24 @@ fn result(
         f.confidence,
         f.secret.redacted()
     );
-    if !f.other_locations.is_empty() {
-        text.push_str(&format!(
-            " The same secret appears in {} places.",
-            f.other_locations.len() + 1
-        ));
+    let others = f.copy_count() - 1;
+    let omitted = match listed_at {
+        _ if f.copies.is_none() => 0,
+        None => others.saturating_sub(MAX_RELATED_LOCATIONS),
+        Some(_) => others,
+    };
+    if f.copies.is_some() {
+        text.push_str(&format!(" The same secret appears in {} places", others + 1));
+        text.push_str(&match listed_at {
+            None if omitted > 0 => format!(
+                " (the first {MAX_RELATED_LOCATIONS} others are related locations; {omitted} more are not listed)."
+            ),
+            None => " (the others are related locations).".to_string(),
+            Some(first) => format!(
+                " (all listed with the result at {}:{}).",
+                first.path, first.line
+            ),
+        });
     }
     let mut props: Vec<(&'static str, Value)> = vec![
         ("confidence", json!(f.confidence.as_str())),
@@ -251,8 +271,12 @@ fn result(
         props.push(("date", json!(c.date)));
         props.push(("commitSummary", json!(c.summary)));
     }
-    if !f.other_locations.is_empty() {
-        props.push(("otherLocations", json!(f.other_locations)));
+    if let Some(group) = &f.copies {
+        props.push(("copyGroup", json!(group.id)));
+        props.push(("copies", json!(group.locations.len())));
+        if omitted > 0 {
+            props.push(("relatedLocationsOmitted", json!(omitted)));
+        }
     }
     let mut result = SarifResult::builder()
         .rule_id(f.rule_id.clone())
@@ -273,20 +297,30 @@ fn result(
         .properties(bag(props))
         .build();
     result.rule_index = rule_index.map(|i| i as i64);
-    if !f.other_locations.is_empty() {
-        let related = f
-            .other_locations
-            .iter()
+    // The first result of a group lists the other copies (up to GitHub's limit); the others
+    // point to that one, so each copy is written a bounded number of times.
+    let related: Vec<(&str, usize, usize, usize, &str)> = match (listed_at, &f.copies) {
+        (_, None) => Vec::new(),
+        (None, Some(_)) => f
+            .other_locations()
+            .take(MAX_RELATED_LOCATIONS)
+            .map(|o| (o.path.as_str(), o.line, o.column, o.end_column, "same secret"))
+            .collect(),
+        (Some(first), Some(_)) => vec![(
+            first.path.as_str(),
+            first.line,
+            first.column,
+            first.end_column,
+            "same secret; every copy is listed with this result",
+        )],
+    };
+    if !related.is_empty() {
+        let related = related
+            .into_iter()
             .enumerate()
-            .map(|(i, o)| {
-                let mut loc = location(
-                    artifact_uri(&o.path, options),
-                    o.line,
-                    o.column,
-                    o.end_column,
-                    Some("same secret".into()),
-                    None,
-                );
+            .map(|(i, (path, line, column, end_column, message))| {
+                let uri = artifact_uri(path, options);
+                let mut loc = location(uri, line, column, end_column, Some(message.into()), None);
                 loc.id = Some(i as i64);
                 loc
             })
@@ -299,13 +333,18 @@ fn result(
 fn build(report: &Report<'_>) -> Sarif {
     let rules: Vec<&Rule> = report.rules.iter().collect();
     let descriptors: Vec<ReportingDescriptor> = rules.iter().map(|r| descriptor(r)).collect();
+    let mut first_of_group: HashMap<&str, &Finding> = HashMap::new();
     let results: Vec<SarifResult> = report
         .findings
         .iter()
         .take(MAX_SARIF_RESULTS)
         .map(|f| {
             let index = rules.iter().position(|r| r.id() == f.rule_id);
-            result(f, index, index.map(|i| rules[i]), report.options)
+            let listed_at = f.copies.as_ref().and_then(|g| {
+                let first = *first_of_group.entry(g.id.as_str()).or_insert(f);
+                (!std::ptr::eq(first, f)).then_some(first)
+            });
+            result(f, listed_at, index, index.map(|i| rules[i]), report.options)
         })
         .collect();
     let mut notifications: Vec<Notification> = Vec::new();

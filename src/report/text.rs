@@ -51,8 +51,10 @@ impl Paint {
 impl Reporter for TextReporter {
     fn report(&self, w: &mut dyn Write, report: &Report<'_>) -> io::Result<()> {
         let paint = Paint { on: report.options.color };
+        let mut listed = Listed::new();
         for f in report.findings {
             write_finding(w, &paint, f, report.options.show_secrets)?;
+            write_copies(w, &paint, f, &mut listed)?;
         }
         write_remediation(w, &paint, report)?;
         write_summary(w, &paint, report)
@@ -94,19 +96,33 @@ fn write_finding(w: &mut dyn Write, paint: &Paint, f: &Finding, show: bool) -> i
             esc(&c.summary)
         )?;
     }
-    if !f.other_locations.is_empty() {
-        let places = f.other_locations.len() + 1;
-        writeln!(
-            w,
-            "    {}",
-            paint.dim(&format!("this secret appears in {places} places; also at:"))
-        )?;
-        for o in &f.other_locations {
-            let commit =
-                o.commit.as_deref().map(|c| format!(" (commit {})", &c[..c.len().min(12)]));
-            let commit = commit.unwrap_or_default();
-            writeln!(w, "      {}:{}:{}{}", esc(&o.path), o.line, o.column, esc(&commit))?;
-        }
+    Ok(())
+}
+
+/// For each group of copies, the first finding of it in the report, where its places are listed.
+type Listed<'a> = std::collections::HashMap<&'a str, &'a Finding>;
+
+/// The places a secret appears in: listed in full under the first finding of its group, and
+/// referred to from the others, so each place is written at most twice in all.
+fn write_copies<'a>(
+    w: &mut dyn Write,
+    paint: &Paint,
+    f: &'a Finding,
+    listed: &mut Listed<'a>,
+) -> io::Result<()> {
+    let Some(group) = &f.copies else { return Ok(()) };
+    let places = group.locations.len();
+    if let Some(first) = listed.get(group.id.as_str()) {
+        let at = format!("{}:{}:{}", esc(&first.path), first.line, first.column);
+        let text = format!("this secret appears in {places} places; all listed at {at}");
+        return writeln!(w, "    {}", paint.dim(&text));
+    }
+    listed.insert(&group.id, f);
+    writeln!(w, "    {}", paint.dim(&format!("this secret appears in {places} places; also at:")))?;
+    for o in f.other_locations() {
+        let commit = o.commit.as_deref().map(|c| format!(" (commit {})", &c[..c.len().min(12)]));
+        let commit = commit.unwrap_or_default();
+        writeln!(w, "      {}:{}:{}{}", esc(&o.path), o.line, o.column, esc(&commit))?;
     }
     Ok(())
 }

@@ -35,6 +35,10 @@ pub enum SkipReason {
     /// Scanned only up to `--max-file-size` (standard input and other streams, which have no
     /// size to check first); the rest was not read.
     Truncated,
+    /// Scanned as written, but decoding its encoded text (percent, JSON escapes, base64,
+    /// joined literals) stopped when its decoding budget ran out: secrets written encoded
+    /// further on may be missed.
+    DecodeBudget,
 }
 
 impl SkipReason {
@@ -49,6 +53,7 @@ impl SkipReason {
             SkipReason::Ignored => "gitignored",
             SkipReason::Symlink => "symlink not followed",
             SkipReason::Truncated => "truncated at --max-file-size",
+            SkipReason::DecodeBudget => "decoding budget exhausted",
         }
     }
 }

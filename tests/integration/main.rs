@@ -8,6 +8,7 @@ mod config;
 mod hardening_fs;
 mod hardening_git;
 mod hardening_output;
+mod hardening_scale;
 mod report;
 mod rules;
 mod scan_fs;

@@ -84,7 +84,7 @@ fn json_format_is_the_documented_document() {
     let (code, out, _) = run(isolated_azleak(t.path()).args(["scan", ".", "--format", "json"]));
     assert_eq!(code, 1);
     let expected = json!({
-        "version": 1,
+        "version": 2,
         "tool": {"name": "azleak", "version": env!("CARGO_PKG_VERSION")},
         "scan": "files",
         "min_confidence": "medium",

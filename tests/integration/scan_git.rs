@@ -81,7 +81,7 @@ fn history_attributes_a_secret_to_the_commit_that_introduced_it() {
     assert_eq!(f["commit"]["author_email"], "bob@example.com");
     assert_eq!(f["commit"]["date"], "2023-11-14T23:14:20+01:00");
     assert_eq!(f["commit"]["summary"], "Add app settings");
-    assert!(f.get("other_locations").is_none(), "{f}");
+    assert!(f.get("group").is_none() && doc.get("groups").is_none(), "{f}");
     assert_eq!(doc["scan"], "history");
     // Three unique blobs (README and two versions of app.env), each read once.
     assert_eq!(doc["summary"]["files"], 3);
@@ -123,15 +123,19 @@ fn the_same_secret_in_two_files_is_one_finding_per_path_listing_the_other() {
         rows(&doc),
         vec![row(HIGH, "ci/pipeline.yaml", 2, c1), row(HIGH, "scripts/login.sh", 2, c2)]
     );
+    // Both findings name one group, which lists each copy once.
+    let group = doc["findings"][0]["group"].clone();
+    assert!(group.is_string(), "{doc}");
+    assert_eq!(doc["findings"][1]["group"], group);
+    assert_eq!(doc["findings"][0]["copies"], 2);
     assert_eq!(
-        doc["findings"][0]["other_locations"],
-        serde_json::json!([{"path": "scripts/login.sh", "line": 2, "column": 29,
-            "end_column": 69, "commit": c2.to_string()}])
-    );
-    assert_eq!(
-        doc["findings"][1]["other_locations"],
-        serde_json::json!([{"path": "ci/pipeline.yaml", "line": 2, "column": 18,
-            "end_column": 58, "commit": c1.to_string()}])
+        doc["groups"],
+        serde_json::json!([{"id": group, "rule_id": "azure.entra.client-secret", "copies": 2,
+            "locations": [
+                {"path": "ci/pipeline.yaml", "line": 2, "column": 18, "end_column": 58,
+                    "commit": c1.to_string()},
+                {"path": "scripts/login.sh", "line": 2, "column": 29, "end_column": 69,
+                    "commit": c2.to_string()}]}])
     );
     let (_, text, _) = run(azleak(r.path()).args(["git", "--color", "never"]));
     assert!(text.contains("this secret appears in 2 places; also at:"), "{text}");
@@ -155,8 +159,10 @@ fn a_rename_keeps_the_original_commit_and_the_blob_is_scanned_once() {
         rows(&doc),
         vec![row(HIGH, "new/settings.json", 2, c2), row(HIGH, "old/settings.json", 2, c1)]
     );
-    assert_eq!(doc["findings"][0]["other_locations"][0]["path"], "old/settings.json");
-    assert_eq!(doc["findings"][0]["other_locations"][0]["commit"], c1.to_string());
+    let locations = &doc["groups"][0]["locations"];
+    assert_eq!(doc["findings"][0]["group"], doc["groups"][0]["id"]);
+    assert_eq!(locations[1]["path"], "old/settings.json");
+    assert_eq!(locations[1]["commit"], c1.to_string());
     assert_eq!(doc["summary"]["files"], 1, "the renamed blob is read once");
 }
 
@@ -519,7 +525,12 @@ fn sarif_carries_commit_details_and_commit_free_fingerprints() {
             first["relatedLocations"][0]["physicalLocation"]["artifactLocation"]["uri"],
             "b.yaml"
         );
-        assert_eq!(first["properties"]["otherLocations"][0]["path"], "b.yaml");
+        assert_eq!(first["properties"]["copies"], 2);
+        // The second copy's result points back to the first, which lists them all.
+        assert_eq!(
+            results[1]["relatedLocations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+            "a.yaml"
+        );
         let invocation = &sarif["runs"][0]["invocations"][0]["properties"];
         assert_eq!(invocation["scanKind"], "history");
         assert_eq!(invocation["commitsScanned"], extra_commits + 1);

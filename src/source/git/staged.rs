@@ -86,6 +86,10 @@ pub fn scan_staged(
                 out.summary.bytes += bytes.len() as u64;
                 let matches = detector.scan(bytes, &mut scratch);
                 let mut findings = locate(detector, &path, bytes, &matches);
+                if scratch.decode_limited() {
+                    let reason = SkipReason::DecodeBudget;
+                    out.summary.skipped.push(Skipped { path: path.clone(), reason });
+                }
                 if !findings.is_empty() {
                     if let Some(old_id) = old_blob {
                         let before = read_old(repo, old_id, &path, &mut out.summary.errors);
