@@ -13,7 +13,8 @@ use azleak::{Detector, scan};
 use azleak_fuzz::{check_findings, check_matches};
 use libfuzzer_sys::fuzz_target;
 
-const SAMPLE: &[u8] = b"client_secret=riG8Q~p-69WAm.dX4a6IDnOdcdbWB3dC5-DSDciR\nkey = \"abc\" + \"def\"\n"; // azleak:allow
+const SAMPLE: &[u8] =
+    b"client_secret=riG8Q~p-69WAm.dX4a6IDnOdcdbWB3dC5-DSDciR\nkey = \"abc\" + \"def\"\n"; // azleak:allow
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else { return };
@@ -43,4 +44,3 @@ fuzz_target!(|data: &[u8]| {
         }
     }
 });
-

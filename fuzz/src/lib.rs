@@ -37,7 +37,13 @@ pub fn checked(name: &str) -> bool {
 /// Asserts that every match lies inside `hay`, is non-empty and refers to one of `rules` rules.
 pub fn check_matches(hay: &[u8], matches: &[RawMatch], rules: usize) {
     for m in matches {
-        assert!(m.start <= m.end && m.end <= hay.len(), "span {}..{} of {}", m.start, m.end, hay.len());
+        assert!(
+            m.start <= m.end && m.end <= hay.len(),
+            "span {}..{} of {}",
+            m.start,
+            m.end,
+            hay.len()
+        );
         assert!(m.start < m.end, "empty span at {}", m.start);
         assert!(m.rule < rules, "rule index {} of {rules}", m.rule);
     }

@@ -5,6 +5,7 @@ mod allow;
 mod baseline;
 mod ci;
 mod config;
+mod fuzz_regressions;
 mod report;
 mod rules;
 mod scan_fs;
