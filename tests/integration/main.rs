@@ -5,6 +5,7 @@ mod allow;
 mod baseline;
 mod ci;
 mod config;
+mod fuzz_regressions;
 mod hardening_fs;
 mod hardening_git;
 mod hardening_output;
