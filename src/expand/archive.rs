@@ -285,14 +285,17 @@ fn read_zip(bytes: &[u8], meter: &Meter<'_>, on: &mut dyn FnMut(Item) -> Flow) {
         let io_fail = |error: io::Error| ReadFail::Io { error, partial: Vec::new() };
         let read = if zip_decodes(method) {
             match zip.by_index(i) {
-                Ok(f) => limit::read_member(&mut Guarded::new(f, meter, Some(consumed.clone())), limits),
+                Ok(f) => {
+                    limit::read_member(&mut Guarded::new(f, meter, Some(consumed.clone())), limits)
+                }
                 Err(e) => Err(io_fail(e.into())),
             }
         } else {
             match zip.by_index_raw(i).map(ruzstd::decoding::StreamingDecoder::new) {
-                Ok(Ok(zst)) => {
-                    limit::read_member(&mut Guarded::new(zst, meter, Some(consumed.clone())), limits)
-                }
+                Ok(Ok(zst)) => limit::read_member(
+                    &mut Guarded::new(zst, meter, Some(consumed.clone())),
+                    limits,
+                ),
                 Ok(Err(e)) => {
                     Err(io_fail(io::Error::new(io::ErrorKind::InvalidData, format!("zstd: {e}"))))
                 }

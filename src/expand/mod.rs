@@ -39,8 +39,8 @@ pub mod utf16;
 
 use std::fmt;
 
-pub use limit::{ArchiveSkip, Budget, Limits};
 use limit::Meter;
+pub use limit::{ArchiveSkip, Budget, Limits};
 
 /// A container format, recognised from the first bytes of a blob.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -121,7 +121,8 @@ pub(crate) fn is_tar(b: &[u8]) -> bool {
     let field = &b[148..156];
     let digits: Vec<u8> =
         field.iter().copied().skip_while(|c| *c == b' ').take_while(u8::is_ascii_digit).collect();
-    let Some(stored) = std::str::from_utf8(&digits).ok().and_then(|s| u32::from_str_radix(s, 8).ok())
+    let Some(stored) =
+        std::str::from_utf8(&digits).ok().and_then(|s| u32::from_str_radix(s, 8).ok())
     else {
         return false;
     };

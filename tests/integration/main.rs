@@ -5,6 +5,7 @@ mod allow;
 mod baseline;
 mod ci;
 mod config;
+mod expand;
 mod report;
 mod rules;
 mod scan_fs;
