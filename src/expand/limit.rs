@@ -305,19 +305,18 @@ impl<R: io::Seek> io::Seek for Counting<R> {
 
 /// A decompressed stream that charges every byte to its archive's [`Meter`] and checks the
 /// compression ratio against the compressed bytes consumed (`consumed`, from a [`Counting`]
-/// input; `None` for uncompressed data).
+/// input the caller resets before the member's header is read, so decoders that read the
+/// header and fill a buffer on construction are counted; `None` for uncompressed data).
 pub(crate) struct Guarded<'m, 'a, R> {
     inner: R,
     meter: &'m Meter<'a>,
     consumed: Option<Rc<Cell<u64>>>,
-    consumed_at_start: u64,
     produced: u64,
 }
 
 impl<'m, 'a, R: Read> Guarded<'m, 'a, R> {
     pub(crate) fn new(inner: R, meter: &'m Meter<'a>, consumed: Option<Rc<Cell<u64>>>) -> Self {
-        let consumed_at_start = consumed.as_ref().map_or(0, |c| c.get());
-        Guarded { inner, meter, consumed, consumed_at_start, produced: 0 }
+        Guarded { inner, meter, consumed, produced: 0 }
     }
 }
 
@@ -339,7 +338,7 @@ impl<R: Read> Read for Guarded<'_, '_, R> {
         if let Some(consumed) = &self.consumed
             && self.produced > limits.ratio_floor
         {
-            let compressed = consumed.get().saturating_sub(self.consumed_at_start).max(1);
+            let compressed = consumed.get().max(1);
             if self.produced / compressed > limits.max_ratio {
                 let skip = ArchiveSkip::RatioLimit {
                     uncompressed: self.produced,
