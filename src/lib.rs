@@ -12,6 +12,7 @@
 pub mod cli;
 pub mod config;
 pub mod detect;
+pub mod expand;
 pub mod finding;
 pub mod report;
 pub mod rules;

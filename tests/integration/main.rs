@@ -10,6 +10,7 @@ mod hardening_fs;
 mod hardening_git;
 mod hardening_output;
 mod hardening_scale;
+mod expand;
 mod report;
 mod rules;
 mod scan_fs;
