@@ -19,11 +19,11 @@
 
 #![no_main]
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use arbitrary::Arbitrary;
-use azleak::finding::{CommitInfo, Finding, OtherLocation, Secret};
-use azleak::report::{Format, Report, ReportOptions, ScanKind};
+use azleak::finding::{CommitInfo, CopyGroup, Finding, OtherLocation, Secret};
+use azleak::report::{Format, Redacted, Redactor, Report, ReportOptions, ScanKind};
 use azleak::scan::{self, Summary};
 use azleak::source::{SkipReason, Skipped};
 use azleak_fuzz::{checked, detector};
@@ -77,24 +77,30 @@ fn finding(input: &Input) -> Finding {
         date: "2024-01-02T03:04:05+00:00".to_string(),
         summary: c.summary.clone(),
     });
-    f.other_locations = input
-        .others
-        .iter()
-        .take(8)
-        .map(|(path, line)| OtherLocation {
-            path: path.clone(),
-            line: usize::from(*line) + 1,
-            column: 1,
-            end_column: 41,
-            commit: None,
-        })
-        .collect();
+    let others = input.others.iter().take(8).map(|(path, line)| OtherLocation {
+        path: path.clone(),
+        line: usize::from(*line) + 1,
+        column: 1,
+        end_column: 41,
+        commit: None,
+    });
+    let own = OtherLocation {
+        path: f.path.clone(),
+        line: f.line,
+        column: f.column,
+        end_column: f.end_column,
+        commit: None,
+    };
+    let locations: Vec<OtherLocation> = std::iter::once(own).chain(others).collect();
+    if locations.len() > 1 {
+        f.copies = Some(Arc::new(CopyGroup::new(&f.rule_id, locations)));
+    }
     f
 }
 
 /// Every output, by format.
 fn render(input: &Input) -> Vec<(Format, Vec<u8>)> {
-    let findings = [finding(input)];
+    let findings = vec![finding(input)];
     let mut summary = Summary { files: 1, bytes: 55, ..Summary::default() };
     if let Some(path) = &input.skipped {
         summary.skipped.push(Skipped { path: path.clone(), reason: SkipReason::Binary });
@@ -107,7 +113,9 @@ fn render(input: &Input) -> Vec<(Format, Vec<u8>)> {
         ..ReportOptions::default()
     };
     let rules = detector().rules();
-    let report = Report { findings: &findings, summary: &summary, rules, options: &options };
+    let redactor = Redactor::new(findings.iter().map(|f| &f.secret));
+    let redacted = Redacted::new(findings, summary, redactor);
+    let report = Report::new(&redacted, rules, &options);
     FORMATS
         .iter()
         .map(|&format| {
