@@ -5,6 +5,7 @@ mod allow;
 mod baseline;
 mod ci;
 mod config;
+mod hardening_followups;
 mod hardening_fs;
 mod hardening_git;
 mod hardening_output;
