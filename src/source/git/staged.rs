@@ -2,18 +2,21 @@
 //! `git commit` would record (not the working tree, so `git commit -a` and partially staged
 //! files behave). A secret is reported only if the staged change adds it: one already in HEAD's
 //! version of the file (or, for a pure rename, of the file it was renamed from) is not.
-//! No history is walked, so the cost depends on the size of the change, not of the repository.
+//! The names of the paths the index adds (files, and directories that HEAD's tree does not have)
+//! are scanned too, each once. No history is walked, so the cost depends on the size of the
+//! change, not of the repository.
 
+use std::collections::HashSet;
 use std::path::Path;
 use std::time::Instant;
 
-use git2::{Delta, DiffFindOptions, DiffOptions, FileMode, Oid, Repository};
+use git2::{Delta, DiffFindOptions, DiffOptions, FileMode, Oid, Repository, Tree};
 
-use super::{Earlier, GitError, Loaded, is_unborn, load_blob, open, repo_error};
-use crate::detect::Detector;
-use crate::finding;
-use crate::scan::{ScanOutput, locate};
-use crate::source::{ScanError, SkipReason, Skipped};
+use super::{Earlier, GitError, Loaded, is_unborn, load_blob, open, path_of_bytes, repo_error};
+use crate::detect::{Detector, Scratch};
+use crate::finding::{self, Finding};
+use crate::scan::{ScanOutput, locate, scan_name};
+use crate::source::{ScanError, SkipReason, Skipped, escape_invalid_utf8};
 
 /// Scans the staged changes of the repository at `repo_path`. Works before the first commit
 /// (everything staged is new). Fails only if the repository, HEAD or the index cannot be read.
@@ -57,6 +60,7 @@ pub fn scan_staged(
     let mut scratch = detector.scratch();
     let mut out = ScanOutput::default();
     out.summary.errors = opened.source.guard.corrupt.clone();
+    let mut names_seen = HashSet::new();
     for delta in diff.deltas() {
         if !matches!(
             delta.status(),
@@ -65,7 +69,12 @@ pub fn scan_staged(
             continue;
         }
         let new = delta.new_file();
-        let path = new.path_bytes().map(String::from_utf8_lossy).unwrap_or_default().into_owned();
+        let raw_path = new.path_bytes().unwrap_or_default();
+        if matches!(delta.status(), Delta::Added | Delta::Renamed | Delta::Copied) {
+            let names = NewNames { head: head_tree.as_ref(), seen: &mut names_seen };
+            out.findings.extend(names.scan(detector, &mut scratch, raw_path));
+        }
+        let path = escape_invalid_utf8(raw_path);
         match new.mode() {
             FileMode::Commit => {
                 out.summary.skipped.push(Skipped { path, reason: SkipReason::Submodule });
@@ -110,6 +119,39 @@ pub fn scan_staged(
     out.summary.sort();
     out.summary.elapsed = started.elapsed();
     Ok(out)
+}
+
+/// The paths a staged change adds, for scanning their names.
+struct NewNames<'a, 'repo> {
+    /// HEAD's tree (`None` before the first commit: every path is new).
+    head: Option<&'a Tree<'repo>>,
+    /// Paths already looked at (a new directory of many files is scanned once).
+    seen: &'a mut HashSet<Vec<u8>>,
+}
+
+impl NewNames<'_, '_> {
+    /// Scans the last name of each prefix of `path` (its directories, then the file) that HEAD's
+    /// tree does not have, placed at that prefix, as directory scans place them.
+    fn scan(self, detector: &Detector, scratch: &mut Scratch, path: &[u8]) -> Vec<Finding> {
+        let mut findings = Vec::new();
+        let ends = memchr::memchr_iter(b'/', path).chain(std::iter::once(path.len()));
+        let mut start = 0;
+        for end in ends {
+            let prefix = &path[..end];
+            let name_at = start;
+            start = end + 1;
+            if end == name_at || !self.seen.insert(prefix.to_vec()) {
+                continue;
+            }
+            if self.head.is_some_and(|tree| tree.get_path(&path_of_bytes(prefix)).is_ok()) {
+                continue;
+            }
+            let shown = escape_invalid_utf8(prefix);
+            let from = escape_invalid_utf8(&path[..name_at]).len();
+            findings.extend(scan_name(detector, scratch, &shown, from..shown.len()));
+        }
+        findings
+    }
 }
 
 /// HEAD's version of a staged file, to tell added secrets from ones already committed.
