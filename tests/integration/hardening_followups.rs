@@ -51,7 +51,8 @@ fn places(doc: &Value) -> Vec<(String, String, u64, u64, String)> {
             let commit = f["commit"]["commit"].as_str().unwrap_or("");
             (
                 f["path"].as_str().unwrap_or("").to_string(),
-                f["part"].as_str().unwrap_or("").to_string(),
+                // JSON leaves out the usual part, content.
+                f["part"].as_str().unwrap_or("content").to_string(),
                 f["line"].as_u64().unwrap_or(0),
                 f["column"].as_u64().unwrap_or(0),
                 commit[..commit.len().min(12)].to_string(),
@@ -94,4 +95,327 @@ fn max_file_size_0_in_the_config_file_is_an_error_naming_file_line_and_key() {
     let (code, out, _) = run_checked(t.path(), &["scan", "app.env", "-f", "json"]);
     assert_eq!(code, 0);
     assert_eq!(json(&out)["summary"]["skipped"][0]["reason"], "too-large", "{out}");
+}
+
+// ---- Secrets in path names, in git history, ranges and staged scans ----
+
+/// The `git` CLI in `dir`, isolated from the user's configuration.
+fn git(dir: &Path, args: &[&str]) -> String {
+    let out = std::process::Command::new("git")
+        .current_dir(dir)
+        .args(["-c", "user.name=T", "-c", "user.email=t@example.com"])
+        .args(["-c", "init.defaultBranch=main"])
+        .args(args)
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env_remove("GIT_DIR")
+        .env_remove("GIT_WORK_TREE")
+        .env_remove("GIT_INDEX_FILE")
+        .output()
+        .expect("run git");
+    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// A history: c1 has `conf/app.env`; c2 adds a directory named by a secret (two text files and a
+/// binary one) and `keys/<secret 2>.txt`; c3 changes a file in that directory.
+fn path_history() -> (TempRepo, [git2::Oid; 3]) {
+    let r = TempRepo::new();
+    let c1 = r.snapshot(Some("refs/heads/main"), &[], &[("conf/app.env", "A=1\n")], "init");
+    let dir = format!("{SECRET_8Q}/a.txt");
+    let dir_b = format!("{SECRET_8Q}/b.txt");
+    let bin = format!("{SECRET_8Q}/bin.dat");
+    // A name is the secret alone: `.` may continue a secret, so `<secret>.txt` is no match.
+    let key = format!("keys/{SECRET_8Q_2}");
+    let mut files = vec![
+        ("conf/app.env", "A=1\n"),
+        (dir.as_str(), "one\n"),
+        (dir_b.as_str(), "two\n"),
+        (bin.as_str(), "\0\x01binary"),
+        (key.as_str(), "nothing\n"),
+    ];
+    let c2 = r.snapshot(Some("refs/heads/main"), &[c1], &files, "add keys");
+    files[1].1 = "one, changed\n";
+    let c3 = r.snapshot(Some("refs/heads/main"), &[c2], &files, "change a");
+    (r, [c1, c2, c3])
+}
+
+#[test]
+fn secrets_in_paths_of_a_history_are_found_once_at_the_commit_that_added_the_path() {
+    let (r, [c1, c2, c3]) = path_history();
+    let (code, doc) = git_json(r.path(), &[]);
+    assert_eq!(code, 1, "{doc}");
+    assert_eq!(
+        places(&doc),
+        [
+            (format!("keys/{}", hint(SECRET_8Q_2)), "path".into(), 1, 6, short(c2)),
+            (hint(SECRET_8Q), "path".into(), 1, 1, short(c2)),
+        ],
+        "the directory once (not per file, not again in c3), each at the commit adding it"
+    );
+    for f in doc["findings"].as_array().expect("findings") {
+        assert_eq!(f["rule_id"], HIGH);
+        assert_eq!(f["commit"]["summary"], "add keys");
+    }
+    // What the history skipped in that directory is listed with its path redacted.
+    let skipped = doc["summary"]["skipped"].as_array().expect("skipped");
+    assert_eq!(skipped.len(), 1, "{doc}");
+    assert_eq!(skipped[0]["path"], format!("{}:{}/bin.dat", short(c2), hint(SECRET_8Q)));
+    assert_eq!(skipped[0]["reason"], "binary");
+
+    // A range reports only the paths it introduced.
+    let (code, doc) = git_json(r.path(), &["--range", &format!("{c2}..{c3}")]);
+    assert_eq!((code, places(&doc)), (0, vec![]), "the paths came before the range: {doc}");
+    let (code, doc) = git_json(r.path(), &["--range", &format!("{c1}..{c3}")]);
+    assert_eq!(code, 1);
+    assert_eq!(places(&doc).len(), 2, "{doc}");
+
+    // Every format: found, and the raw secret nowhere (run_checked asserts it).
+    for format in ["text", "sarif", "github"] {
+        let (code, out, _) = run_checked(r.path(), &["git", "-f", format, "--verbose"]);
+        assert_eq!(code, 1, "{format}");
+        assert!(out.contains(&hint(SECRET_8Q)), "{format}: {out}");
+    }
+    let (_, out, _) = run_checked(r.path(), &["git", "--color", "never"]);
+    assert!(out.contains(", in the path (a file or directory name)\n"), "{out}");
+}
+
+#[test]
+fn a_corrupt_blob_under_a_secret_named_directory_is_reported_with_the_path_redacted() {
+    let t = TempTree::new();
+    git(t.path(), &["init", "-q"]);
+    t.file(&format!("{SECRET_8Q}/a.txt"), "some text\n");
+    git(t.path(), &["add", "."]);
+    git(t.path(), &["commit", "-qm", "add"]);
+    let blob = git(t.path(), &["rev-parse", &format!("HEAD:{SECRET_8Q}/a.txt")]);
+    let object = t.path().join(".git/objects").join(&blob[..2]).join(&blob[2..]);
+    let mut perms = std::fs::metadata(&object).expect("object").permissions();
+    #[allow(clippy::permissions_set_readonly_false)]
+    perms.set_readonly(false);
+    std::fs::set_permissions(&object, perms).expect("chmod");
+    std::fs::OpenOptions::new().write(true).open(&object).expect("open").set_len(20).expect("cut");
+
+    let (code, out, err) = run_checked(t.path(), &["git", "-f", "json"]);
+    assert_eq!(code, 1, "the name is still found: {err}");
+    let doc = json(&out);
+    assert_eq!(places(&doc).len(), 1, "{doc}");
+    let errors: Vec<&str> = doc["summary"]["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .filter_map(|e| e["path"].as_str())
+        .collect();
+    assert!(
+        errors
+            .iter()
+            .any(|p| p.starts_with(&format!("blob {blob} (")) && p.contains(&hint(SECRET_8Q))),
+        "{errors:?}"
+    );
+    assert!(err.contains(&format!("{}/a.txt", hint(SECRET_8Q))), "stderr names it: {err}");
+}
+
+/// An index entry for a path given as bytes (not necessarily UTF-8).
+fn entry(path: &[u8], id: git2::Oid) -> git2::IndexEntry {
+    git2::IndexEntry {
+        ctime: git2::IndexTime::new(0, 0),
+        mtime: git2::IndexTime::new(0, 0),
+        dev: 0,
+        ino: 0,
+        mode: 0o100644,
+        uid: 0,
+        gid: 0,
+        file_size: 0,
+        id,
+        flags: path.len().min(0xfff) as u16,
+        flags_extended: 0,
+        path: path.to_vec(),
+    }
+}
+
+/// Commits `files` (raw paths) on `refs/heads/main` with `parents`.
+fn commit_raw(
+    r: &TempRepo,
+    parents: &[git2::Oid],
+    files: &[(&[u8], &str)],
+    msg: &str,
+) -> git2::Oid {
+    let mut index = git2::Index::new().expect("index");
+    for (path, contents) in files {
+        let id = r.repo.blob(contents.as_bytes()).expect("blob");
+        index.add(&entry(path, id)).expect("add");
+    }
+    let tree = r.repo.find_tree(index.write_tree_to(&r.repo).expect("tree")).expect("tree");
+    let sig = git2::Signature::new("T", "t@example.com", &git2::Time::new(EPOCH, 0)).expect("sig");
+    let parents: Vec<git2::Commit<'_>> =
+        parents.iter().map(|p| r.repo.find_commit(*p).expect("parent")).collect();
+    let parents: Vec<&git2::Commit<'_>> = parents.iter().collect();
+    r.repo.commit(Some("refs/heads/main"), &sig, &sig, msg, &tree, &parents).expect("commit")
+}
+
+#[test]
+fn invalid_utf8_paths_in_history_are_escaped_and_still_found_in_their_parents() {
+    let r = TempRepo::new();
+    let path: &[u8] = b"conf\xFF/key\xFE.env";
+    let c1 = commit_raw(&r, &[], &[(path, &format!("K={SECRET_8Q}\n"))], "add");
+    let c2 = commit_raw(&r, &[c1], &[(path, &format!("K={SECRET_8Q}\nX=1\n"))], "more");
+    let (code, out, _) = run_checked(r.path(), &["git", "-f", "json"]);
+    assert_eq!(code, 1);
+    assert!(!out.contains('\u{FFFD}'), "lossy: {out}");
+    let doc = json(&out);
+    assert_eq!(
+        places(&doc),
+        [("conf\\xFF/key\\xFE.env".into(), "content".into(), 1, 3, short(c1))]
+    );
+    // In a range, the parent's version is found at the path's real bytes: not "added" by c2.
+    let (code, doc) = git_json(r.path(), &["--range", &format!("{c1}..{c2}")]);
+    assert_eq!((code, places(&doc)), (0, vec![]), "{doc}");
+}
+
+#[test]
+fn staged_scans_find_secrets_in_the_names_of_paths_the_index_adds() {
+    let r = TempRepo::new();
+    r.write("dir/a.txt", "a\n");
+    r.stage("dir/a.txt");
+    r.commit_staged("init");
+    let file = format!("dir/{SECRET_8Q}");
+    let in_new_dir = [format!("{SECRET_8Q_2}/x.txt"), format!("{SECRET_8Q_2}/y.txt")];
+    r.write("dir/a.txt", "a, changed\n");
+    for path in [&file, &in_new_dir[0], &in_new_dir[1]] {
+        r.write(path, "nothing\n");
+    }
+    for path in ["dir/a.txt", &file, &in_new_dir[0], &in_new_dir[1]] {
+        r.stage(path);
+    }
+    let (code, doc) = git_json(r.path(), &["--staged"]);
+    assert_eq!(code, 1, "{doc}");
+    assert_eq!(
+        places(&doc),
+        [
+            (format!("dir/{}", hint(SECRET_8Q)), "path".into(), 1, 5, String::new()),
+            (hint(SECRET_8Q_2), "path".into(), 1, 1, String::new()),
+        ],
+        "the new file and the new directory (once); not dir/, which HEAD has"
+    );
+    assert_eq!(doc["summary"]["files"], 4);
+
+    // Once committed, changing those files adds no path.
+    r.commit_staged("add");
+    r.write(&file, "changed\n");
+    r.stage(&file);
+    let (code, doc) = git_json(r.path(), &["--staged"]);
+    assert_eq!((code, places(&doc)), (0, vec![]), "{doc}");
+}
+
+// ---- Earlier versions in UTF-16 ----
+
+fn utf16le(text: &str) -> Vec<u8> {
+    let mut out = vec![0xFF, 0xFE];
+    for unit in text.encode_utf16() {
+        out.extend_from_slice(&unit.to_le_bytes());
+    }
+    out
+}
+
+#[test]
+fn restaging_a_utf16_file_that_held_the_secret_does_not_add_it() {
+    let r = TempRepo::new();
+    let before = format!("$secret = \"{SECRET_8Q}\"\r\n");
+    std::fs::write(r.path().join("env.ps1"), utf16le(&before)).expect("write");
+    r.stage("env.ps1");
+    let c1 = r.commit_staged("add");
+    std::fs::write(r.path().join("env.ps1"), utf16le(&format!("{before}$x = 1\r\n")))
+        .expect("write");
+    r.stage("env.ps1");
+    let (code, doc) = git_json(r.path(), &["--staged"]);
+    assert_eq!((code, places(&doc)), (0, vec![]), "the secret was already committed: {doc}");
+    let c2 = r.commit_staged("more");
+    let (code, doc) = git_json(r.path(), &["--range", &format!("{c1}..{c2}")]);
+    assert_eq!((code, places(&doc)), (0, vec![]), "{doc}");
+
+    // A second secret the change adds is reported (the new version is decoded too).
+    let added = format!("{before}$y = \"{SECRET_8Q_2}\"\r\n");
+    std::fs::write(r.path().join("env.ps1"), utf16le(&added)).expect("write");
+    r.stage("env.ps1");
+    let (code, doc) = git_json(r.path(), &["--staged"]);
+    assert_eq!(code, 1);
+    assert_eq!(places(&doc), [("env.ps1".into(), "content".into(), 2, 7, String::new())]);
+    let c3 = r.commit_staged("add another");
+    let (code, doc) = git_json(r.path(), &["--range", &format!("{c2}..{c3}")]);
+    assert_eq!(code, 1);
+    assert_eq!(places(&doc), [("env.ps1".into(), "content".into(), 2, 7, short(c3))]);
+}
+
+// ---- github annotations of metadata findings ----
+
+#[test]
+fn github_annotations_of_metadata_findings_have_no_file_and_say_where_the_secret_was() {
+    let r = TempRepo::new();
+    let c1 = r.snapshot(Some("refs/heads/main"), &[], &[("a.txt", "a\n")], "init");
+    let c2 = r.snapshot_by(
+        ("Mallory", &format!("{SECRET_8Q_2}@example.com")),
+        Some("refs/heads/main"),
+        &[c1],
+        &[("a.txt", "b\n"), (&format!("conf/{SECRET_8Q}"), "x\n")],
+        &format!("rotate\n\nold: {SECRET_8Q}\n"),
+    );
+    let sig = git2::Signature::new("T", "t@example.com", &git2::Time::new(EPOCH, 0)).expect("sig");
+    let target = r.repo.find_object(c1, None).expect("c1");
+    r.repo.tag("v1", &target, &sig, &format!("key {SECRET_8Q}\n"), false).expect("tag");
+
+    let (code, out, _) = run_checked(r.path(), &["git", "-f", "github"]);
+    assert_eq!(code, 1);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 5, "4 findings and the notice:\n{out}");
+    let annotation = |needle: &str| -> &str {
+        lines.iter().find(|l| l.contains(needle)).unwrap_or_else(|| panic!("{needle}:\n{out}"))
+    };
+    for (needle, place) in [
+        ("Found in the message of commit", format!("the message of commit {}", short(c2))),
+        ("Found in the author", format!("the author or committer of commit {}", short(c2))),
+        ("Found in the message or tagger of tag", "the message or tagger of tag v1".to_string()),
+    ] {
+        let line = annotation(needle);
+        assert!(line.starts_with("::error title=azleak azure.entra.client-secret::"), "{line}");
+        assert!(line.contains(&format!("Found in {place}.")), "{line}");
+        assert!(!line.contains("file=") && !line.contains("line="), "{line}");
+    }
+    // A path finding keeps its (redacted) path as the file, without a line or column.
+    let line = annotation("Found in the path");
+    let want =
+        format!("::error file=conf/{},title=azleak azure.entra.client-secret::", hint(SECRET_8Q));
+    assert!(line.starts_with(&want), "{line}");
+    assert!(lines[4].starts_with("::notice title=azleak::4 findings"), "{out}");
+}
+
+// ---- Commit fields redacted by the report-level redactor alone ----
+
+#[test]
+fn commit_fields_of_content_findings_show_secrets_found_anywhere_redacted() {
+    // The summary and author of the commit quote secrets found elsewhere (the message body, a
+    // path); the file's own secret is another one.
+    let r = TempRepo::new();
+    r.snapshot_by(
+        (&format!("Eve {SECRET_8Q_2}"), "eve@example.com"),
+        Some("refs/heads/main"),
+        &[],
+        &[("app.env", &format!("AZURE_CLIENT_SECRET={SECRET_8Q}\n"))],
+        &format!("move {SECRET_8Q_2} out\n"),
+    );
+    for format in ["text", "json", "sarif", "github"] {
+        let (code, out, _) = run_checked(r.path(), &["git", "-f", format, "--color", "never"]);
+        assert_eq!(code, 1, "{format}");
+        assert!(out.contains(&hint(SECRET_8Q_2)), "{format}: {out}");
+    }
+    let (_, doc) = git_json(r.path(), &[]);
+    let content = doc["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .find(|f| f["part"].is_null())
+        .expect("content finding");
+    assert_eq!(content["commit"]["summary"], format!("move {} out", hint(SECRET_8Q_2)));
+    assert_eq!(content["commit"]["author_name"], format!("Eve {}", hint(SECRET_8Q_2)));
+    // Asked for, they are shown as written.
+    let (_, out, _) = run(isolated_azleak(r.path()).args(["git", "-f", "json", "--show-secrets"]));
+    assert!(out.contains(&format!("move {SECRET_8Q_2} out")), "{out}");
 }
