@@ -419,3 +419,89 @@ fn commit_fields_of_content_findings_show_secrets_found_anywhere_redacted() {
     let (_, out, _) = run(isolated_azleak(r.path()).args(["git", "-f", "json", "--show-secrets"]));
     assert!(out.contains(&format!("move {SECRET_8Q_2} out")), "{out}");
 }
+
+// ---- Pre-commit scans check the loose objects they read, before libgit2 reads them ----
+
+/// Truncates a loose object of the repository at `dir` (libgit2 1.9.7 would loop forever on it).
+fn truncate_object(dir: &Path, oid: &str, len: u64) {
+    let path = dir.join(".git/objects").join(&oid[..2]).join(&oid[2..]);
+    let mut perms = std::fs::metadata(&path).expect("object").permissions();
+    #[allow(clippy::permissions_set_readonly_false)]
+    perms.set_readonly(false);
+    std::fs::set_permissions(&path, perms).expect("chmod");
+    std::fs::OpenOptions::new().write(true).open(&path).expect("open").set_len(len).expect("cut");
+}
+
+/// A repository (git CLI, loose objects) with `dir/old.env` committed and a change staged that
+/// adds a secret to it and a new file `new.env` with another.
+fn staged_repo() -> TempTree {
+    let t = TempTree::new();
+    git(t.path(), &["init", "-q"]);
+    t.file("dir/old.env", "A=1\n");
+    t.file("top.txt", "x\n");
+    git(t.path(), &["add", "."]);
+    git(t.path(), &["commit", "-qm", "init"]);
+    t.file("dir/old.env", format!("A=1\nB={SECRET_8Q}\n"));
+    t.file("new.env", format!("C={SECRET_8Q_2}\n"));
+    git(t.path(), &["add", "."]);
+    t
+}
+
+fn error_paths(doc: &Value) -> Vec<String> {
+    let errors = doc["summary"]["errors"].as_array().expect("errors");
+    errors.iter().map(|e| format!("{}: {}", e["path"], e["message"])).collect()
+}
+
+#[test]
+fn a_staged_scan_checks_heads_version_of_a_file_before_reading_it() {
+    let t = staged_repo();
+    let old = git(t.path(), &["rev-parse", "HEAD:dir/old.env"]);
+    truncate_object(t.path(), &old, 5);
+    let (code, doc) = git_json(t.path(), &["--staged"]);
+    assert_eq!(code, 1, "{doc}");
+    let paths: Vec<String> = places(&doc).into_iter().map(|p| p.0).collect();
+    assert_eq!(paths, ["dir/old.env", "new.env"], "both new secrets: {doc}");
+    let errors = error_paths(&doc);
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(errors[0].contains(&format!("object {old} (")), "{errors:?}");
+    assert!(errors[0].contains("corrupt loose object"), "{errors:?}");
+}
+
+#[test]
+fn a_staged_scan_with_a_corrupt_tree_or_commit_in_head_does_not_hang() {
+    for what in ["HEAD^{tree}", "HEAD:dir", "HEAD"] {
+        let t = staged_repo();
+        let oid = git(t.path(), &["rev-parse", what]);
+        truncate_object(t.path(), &oid, 10);
+        let (code, out, err) = run_checked(t.path(), &["git", "--staged", "-f", "json"]);
+        assert_eq!(code, 2, "{what}: {out}{err}");
+        // The corrupt object is named, whether the scan stopped (HEAD unreadable) or went on.
+        assert!(out.contains(&oid) || err.contains(&oid), "{what}: {out}{err}");
+    }
+}
+
+#[test]
+fn a_staged_scan_reads_nothing_it_does_not_need() {
+    // A corrupt loose object the staged change does not involve (an older file version) is
+    // not read, so it neither stops nor fails the pre-commit scan.
+    let t = TempTree::new();
+    git(t.path(), &["init", "-q"]);
+    t.file("gone.txt", "old\n");
+    git(t.path(), &["add", "."]);
+    git(t.path(), &["commit", "-qm", "one"]);
+    let gone = git(t.path(), &["rev-parse", "HEAD:gone.txt"]);
+    git(t.path(), &["rm", "-q", "gone.txt"]);
+    t.file("kept.txt", "kept\n");
+    git(t.path(), &["add", "."]);
+    git(t.path(), &["commit", "-qm", "two"]);
+    truncate_object(t.path(), &gone, 10);
+    t.file("new.env", format!("C={SECRET_8Q_2}\n"));
+    git(t.path(), &["add", "new.env"]);
+    let (code, doc) = git_json(t.path(), &["--staged"]);
+    assert_eq!(code, 1, "{doc}");
+    assert_eq!(error_paths(&doc), Vec::<String>::new());
+    // The history scan reads it, and says so (and nothing else is found there).
+    let (code, doc) = git_json(t.path(), &[]);
+    assert_eq!(code, 2);
+    assert!(error_paths(&doc).iter().any(|e| e.contains(&gone)), "{doc}");
+}

@@ -156,8 +156,18 @@ fn env_name() -> String {
 }
 
 /// Opens the repository containing `path` (searching parent directories, like git), or the one
-/// `GIT_DIR` / `GIT_WORK_TREE` name (see [`from_env`]), and checks its loose objects.
+/// `GIT_DIR` / `GIT_WORK_TREE` name (see [`from_env`]), and checks all its loose objects.
 pub(crate) fn open(path: &Path) -> Result<Opened, GitError> {
+    open_with(path, true)
+}
+
+/// [`open`] without checking loose objects: the caller checks each object before libgit2
+/// reads it ([`loose::Guard::check_object`]), or falls back to [`open`].
+pub(crate) fn open_unchecked(path: &Path) -> Result<Opened, GitError> {
+    open_with(path, false)
+}
+
+fn open_with(path: &Path, check_all: bool) -> Result<Opened, GitError> {
     configure_libgit2();
     let env = from_env(path);
     let opened = if env {
@@ -170,7 +180,11 @@ pub(crate) fn open(path: &Path) -> Result<Opened, GitError> {
     if env {
         set_env_work_tree(&repo).map_err(repo_error(path, "cannot use GIT_WORK_TREE"))?;
     }
-    let guard = loose::Guard::check(&repo, env);
+    let guard = if check_all {
+        loose::Guard::check(&repo, env)
+    } else {
+        loose::Guard::unchecked(&repo, env)
+    };
     if guard.unsafe_to_read() {
         return Err(GitError::Repo {
             path: name(),
