@@ -505,3 +505,25 @@ fn a_staged_scan_reads_nothing_it_does_not_need() {
     assert_eq!(code, 2);
     assert!(error_paths(&doc).iter().any(|e| e.contains(&gone)), "{doc}");
 }
+
+// ---- Baselines of metadata findings survive a rebase ----
+
+#[test]
+fn a_baselined_secret_in_a_commit_message_stays_accepted_after_a_rebase() {
+    let r = TempRepo::new();
+    let message = format!("rotate\n\nold: {SECRET_8Q}\n");
+    let c1 = r.snapshot(Some("refs/heads/main"), &[], &[("a.txt", "a\n")], &message);
+    let (code, _, err) =
+        run_checked(r.path(), &["git", "--write-baseline", "azleak-baseline.json"]);
+    assert_eq!(code, 0, "{err}");
+    let baseline =
+        std::fs::read_to_string(r.path().join("azleak-baseline.json")).expect("baseline");
+    assert!(!baseline.contains(&c1.to_string()[..12]), "no commit id in the entry: {baseline}");
+    // The same message on a rewritten commit (another id, as after a rebase).
+    let base = r.snapshot(None, &[], &[("b.txt", "b\n")], "base");
+    let c2 = r.snapshot(Some("refs/heads/main"), &[base], &[("a.txt", "a\n")], &message);
+    assert_ne!(c1, c2);
+    let (code, doc) = git_json(r.path(), &["--baseline", "azleak-baseline.json"]);
+    assert_eq!(code, 0, "{doc}");
+    assert_eq!(doc["summary"]["in_baseline"], 1, "{doc}");
+}

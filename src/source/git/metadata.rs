@@ -16,7 +16,7 @@ use rayon::prelude::*;
 
 use super::{Source, commit_info, short};
 use crate::detect::{Detector, Scratch};
-use crate::finding::{self, Finding, Part};
+use crate::finding::{Finding, Part};
 use crate::scan::locate;
 use crate::source::ScanError;
 
@@ -133,10 +133,9 @@ fn scan_text(
     }
     let matches = detector.scan(text, scratch);
     let mut findings = locate(detector, path, text, &matches);
+    // Fingerprints are computed by the filter stage, over `<part>` (no commit id).
     for f in &mut findings {
         f.part = part;
-        f.fingerprint =
-            finding::fingerprint(&f.rule_id, &format!("<{}>", part.as_str()), f.secret.reveal());
     }
     findings
 }
