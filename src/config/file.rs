@@ -10,6 +10,7 @@ use serde::de::{self, Deserializer, Visitor};
 
 use super::ConfigError;
 use super::allowlist::AllowlistSyntax;
+use crate::cli::args::SizeError;
 use crate::finding::Confidence;
 
 /// `azleak.toml` as written. Every key is optional; unknown keys are errors.
@@ -39,16 +40,16 @@ fn size<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
             f.write_str("a size in bytes or a string like \"64K\", \"100M\" or \"1G\"")
         }
         fn visit_i64<E: de::Error>(self, v: i64) -> Result<u64, E> {
-            u64::try_from(v).map_err(|_| E::custom("a size cannot be negative"))
+            let v = u64::try_from(v).map_err(|_| E::custom("a size cannot be negative"))?;
+            self.visit_u64(v)
         }
         fn visit_u64<E: de::Error>(self, v: u64) -> Result<u64, E> {
-            Ok(v)
+            // As for `--max-file-size 0`: a limit of 0 bytes would skip every file.
+            if v == 0 { Err(E::custom(SizeError::Zero.expected())) } else { Ok(v) }
         }
         fn visit_str<E: de::Error>(self, v: &str) -> Result<u64, E> {
-            // Its message quotes the value: say what is expected instead.
-            crate::cli::args::parse_size(v).map_err(|_| {
-                E::custom("expected a size in bytes or a string like \"64K\", \"100M\" or \"1G\"")
-            })
+            // Say what is expected, never the value (it may be a secret pasted by mistake).
+            crate::cli::args::size_of(v).map_err(|e| E::custom(e.expected()))
         }
     }
     d.deserialize_any(SizeVisitor).map(Some)
@@ -196,6 +197,17 @@ mod tests {
         assert_eq!(f.max_file_size, Some(1024));
         let f = parse(Path::new("c"), "max-file-size = \"2M\"\n").expect("parses");
         assert_eq!(f.max_file_size, Some(2 << 20));
+        for zero in ["0", "\"0\"", "\"0K\""] {
+            let e =
+                parse(Path::new("c.toml"), &format!("\n  max-file-size = {zero}\n")).unwrap_err();
+            let msg = e.to_string();
+            assert!(
+                msg.starts_with(
+                    "c.toml:2:19: key `max-file-size`: the size limit must be at least 1 byte"
+                ),
+                "{msg}"
+            );
+        }
     }
 
     #[test]

@@ -12,7 +12,7 @@ mod file;
 use std::collections::BTreeSet;
 use std::path::{Component, Path, PathBuf};
 
-use crate::finding::{self, Confidence, Finding};
+use crate::finding::{self, Confidence, Finding, Part};
 use crate::report::ScanKind;
 use crate::rules::{RuleError, RuleSet};
 use crate::scan::ScanOutput;
@@ -323,8 +323,13 @@ impl Settings {
 
     /// A finding's path relative to the repository root, `/`-separated. Paths of git scans
     /// (history and staged) already are; file paths are resolved against the current directory.
-    /// A path outside the root, and standard input (`-`), are returned as given.
+    /// A path outside the root, and standard input (`-`), are returned as given. A finding in
+    /// commit or tag metadata has no path: it is named by its part (`<commit-message>`), so its
+    /// fingerprint and baseline entry do not depend on the commit id and survive a rebase.
     pub fn relative_path(&self, f: &Finding, kind: ScanKind) -> String {
+        if !matches!(f.part, Part::Content | Part::Path) {
+            return format!("<{}>", f.part.as_str());
+        }
         if kind != ScanKind::Files || f.commit.is_some() || f.path == "-" {
             return f.path.clone();
         }

@@ -1,11 +1,17 @@
 //! GitHub Actions workflow commands: one `::error`/`::warning`/`::notice` per finding, so
 //! findings annotate the pull request. Messages carry the redacted hint, never the secret,
 //! unless `--show-secrets` was given.
+//!
+//! A finding in a commit or tag message or in a commit's author has no file: its annotation has
+//! no `file`, `line` or `col` (GitHub shows it on the run, not on a file) and its message says
+//! where the secret was. A finding in a path names that path (redacted, unless secrets are
+//! shown) as its `file`, without a line or column: they would count characters of the path, not
+//! of the file's content.
 
 use std::io::{self, Write};
 
 use super::{Report, Reporter};
-use crate::finding::Confidence;
+use crate::finding::{Confidence, Finding, Part};
 
 /// Writes GitHub Actions workflow commands.
 pub struct GithubReporter;
@@ -42,6 +48,11 @@ impl Reporter for GithubReporter {
                 message
                     .push_str(&format!(" The same secret appears in {} places.", f.copy_count()));
             }
+            if let Some(place) = metadata_place(f) {
+                message.push_str(&format!(" Found in {place}."));
+            } else if f.part == Part::Path {
+                message.push_str(" Found in the path (a file or directory name): rename it too.");
+            }
             if let Some(c) = &f.commit {
                 message.push_str(&format!(
                     " Introduced in {} by {}.",
@@ -49,14 +60,21 @@ impl Reporter for GithubReporter {
                     c.author_name
                 ));
             }
+            let location = match f.part {
+                Part::Content => format!(
+                    "file={},line={},endLine={},col={},endColumn={},",
+                    escape_property(&f.path),
+                    f.line,
+                    f.line,
+                    f.column,
+                    f.end_column
+                ),
+                Part::Path => format!("file={},", escape_property(&f.path)),
+                Part::CommitMessage | Part::CommitAuthor | Part::TagMessage => String::new(),
+            };
             writeln!(
                 w,
-                "::{command} file={},line={},endLine={},col={},endColumn={},title={}::{}",
-                escape_property(&f.path),
-                f.line,
-                f.line,
-                f.column,
-                f.end_column,
+                "::{command} {location}title={}::{}",
                 escape_property(&format!("azleak {}", f.rule_id)),
                 escape_data(&message)
             )?;
@@ -74,6 +92,27 @@ impl Reporter for GithubReporter {
             s.skipped.len(),
             s.errors.len()
         )
+    }
+}
+
+/// Where a metadata finding was, in words (`the message of commit 1a2b3c4d5e6f`); `None` for
+/// findings in a file's content or path.
+fn metadata_place(f: &Finding) -> Option<String> {
+    let commit = || {
+        f.commit.as_ref().map_or_else(
+            || "a commit".to_string(),
+            |c| format!("commit {}", &c.commit[..c.commit.len().min(12)]),
+        )
+    };
+    match f.part {
+        Part::Content | Part::Path => None,
+        Part::CommitMessage => Some(format!("the message of {}", commit())),
+        Part::CommitAuthor => Some(format!("the author or committer of {}", commit())),
+        Part::TagMessage => {
+            // The pseudo path of a tag is `<tag NAME>`.
+            let name = f.path.strip_prefix("<tag ").and_then(|p| p.strip_suffix('>'));
+            Some(format!("the message or tagger of tag {}", name.unwrap_or(&f.path)))
+        }
     }
 }
 

@@ -7,6 +7,7 @@ mod ci;
 mod config;
 mod expand;
 mod fuzz_regressions;
+mod hardening_followups;
 mod hardening_fs;
 mod hardening_git;
 mod hardening_output;

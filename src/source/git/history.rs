@@ -11,10 +11,15 @@
 //!    locations, not 1,500².
 //!
 //! Alongside the blobs, the message and people of every walked commit (and, in whole-history
-//! scans, every annotated tag) are scanned once (module `metadata`).
+//! scans, every annotated tag) are scanned once (module `metadata`), and so is the name of every
+//! path of the history (a file, directory, link or submodule named by a secret), once per path,
+//! attributed to the first commit that has the path.
 //!
-//! In a range, pairs that came from outside it are not scanned, and a secret is reported only if
-//! no parent of its introducing commit already had it at that path.
+//! In a range, pairs and paths that came from outside it are not scanned, and a secret is
+//! reported only if no parent of its introducing commit already had it at that path.
+//!
+//! Commit fields are reported as written: the report-level redactor
+//! ([`crate::report::Redactor`]) hides every secret the scan found wherever it is displayed.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -24,13 +29,13 @@ use std::time::Instant;
 use git2::{Oid, Repository};
 use rayon::prelude::*;
 
-use super::metadata::{Metadata, redact, scan_metadata};
+use super::metadata::{Metadata, scan_metadata};
 use super::walk::{OUTSIDE, Walk, walk_commits};
 use super::{Earlier, GitError, Loaded, Progress, Source, commit_info, load_blob, open, short};
 use crate::detect::Detector;
 use crate::finding::{self, CommitInfo, CopyGroup, Finding, OtherLocation};
-use crate::scan::{ScanOutput, locate};
-use crate::source::{ScanError, SkipReason, Skipped};
+use crate::scan::{ScanOutput, locate, scan_name};
+use crate::source::{ScanError, SkipReason, Skipped, name_start};
 
 /// How to scan a history.
 #[derive(Debug, Clone, Default)]
@@ -90,11 +95,12 @@ pub fn scan_history(
 
     let source = &opened.source;
     let commits = &walk.commits;
-    let (results, metadata) = in_pool(options.threads, || {
+    let (results, metadata, names) = in_pool(options.threads, || {
         let results = scan_blobs(detector, source, &blobs, options, progress);
         // Tags are not part of a range: only a whole-history scan reads them.
         let metadata = scan_metadata(detector, source, commits, options.range.is_none());
-        (results, metadata)
+        let names = scan_names(detector, &walk);
+        (results, metadata, names)
     });
 
     let mut out = ScanOutput::default();
@@ -155,22 +161,39 @@ pub fn scan_history(
     if options.range.is_some() {
         drop_inherited(detector, repo, &walk, &mut introduced, &mut out.summary.errors);
     }
-    out.findings = assemble(repo, &walk, introduced, &mut out.summary.errors);
-    let Metadata { findings, errors, secrets } = metadata;
-    // A secret in a commit's metadata shows redacted in every finding of that commit.
-    for f in &mut out.findings {
-        if let Some(info) = &mut f.commit {
-            if let Some(found) = secrets.get(&info.commit) {
-                redact(info, found);
-            }
-        }
+    let mut infos = CommitInfos::default();
+    out.findings = assemble(repo, &walk, introduced, &mut infos, &mut out.summary.errors);
+    for (path, mut f) in names {
+        let commit = walk.path_first[path as usize];
+        f.commit = Some(infos.get(repo, &walk, commit, &mut out.summary.errors));
+        out.findings.push(f);
     }
+    let Metadata { findings, errors } = metadata;
     out.findings.extend(findings);
     out.summary.errors.extend(errors);
     finding::sort_findings(&mut out.findings);
     out.summary.sort();
     out.summary.elapsed = started.elapsed();
     Ok(out)
+}
+
+/// Scans the name of every path the history (or the range) introduced, once per path: the
+/// last name of the path, as in directory scans, so a directory's name is found once, at the
+/// directory, not once per file in it. Returns (path id, finding) pairs.
+fn scan_names(detector: &Detector, walk: &Walk) -> Vec<(u32, Finding)> {
+    (0..walk.paths.len())
+        .into_par_iter()
+        .filter(|&i| walk.path_first[i] != OUTSIDE && !walk.paths[i].is_empty())
+        .map_init(
+            || detector.scratch(),
+            |scratch, i| {
+                let path = &walk.paths[i];
+                let findings = scan_name(detector, scratch, path, name_start(path)..path.len());
+                findings.into_iter().map(move |f| (i as u32, f)).collect::<Vec<_>>()
+            },
+        )
+        .flatten()
+        .collect()
 }
 
 /// Runs `f` on a pool of `threads` worker threads (0: one per core).
@@ -246,7 +269,8 @@ fn drop_inherited(
     let mut scratch = detector.scratch();
     introduced.retain(|(_, _, path), (commit, f)| {
         let oid = walk.commits[*commit as usize];
-        let path = Path::new(&walk.paths[*path as usize]);
+        let path = walk.git_path(*path);
+        let path = path.as_path();
         let parents = match repo.find_commit(oid) {
             Ok(c) => c.parents().collect::<Vec<_>>(),
             Err(e) => {
@@ -265,44 +289,55 @@ fn drop_inherited(
     });
 }
 
+/// The report form of each commit a finding names, read once per commit.
+#[derive(Default)]
+struct CommitInfos(HashMap<u32, CommitInfo>);
+
+impl CommitInfos {
+    /// The details of the commit at `index` of the walk; a commit that cannot be read is
+    /// reported and named by its id alone.
+    fn get(
+        &mut self,
+        repo: &Repository,
+        walk: &Walk,
+        index: u32,
+        errors: &mut Vec<ScanError>,
+    ) -> CommitInfo {
+        self.0
+            .entry(index)
+            .or_insert_with(|| {
+                let oid = walk.commits[index as usize];
+                repo.find_commit(oid).map(|c| commit_info(&c)).unwrap_or_else(|e| {
+                    errors.push(ScanError {
+                        path: format!("commit {oid}"),
+                        message: super::message(&e),
+                    });
+                    CommitInfo {
+                        commit: oid.to_string(),
+                        author_name: String::new(),
+                        author_email: String::new(),
+                        date: String::new(),
+                        summary: String::new(),
+                    }
+                })
+            })
+            .clone()
+    }
+}
+
 /// Turns the introduced secrets into findings with commit details and the other paths where
 /// each secret appears.
 fn assemble(
     repo: &Repository,
     walk: &Walk,
     introduced: BTreeMap<(String, String, u32), (u32, Finding)>,
+    infos: &mut CommitInfos,
     errors: &mut Vec<ScanError>,
 ) -> Vec<Finding> {
-    let mut infos: HashMap<u32, Option<CommitInfo>> = HashMap::new();
     let mut findings = Vec::with_capacity(introduced.len());
-    for ((_rule, secret, path), (commit, mut f)) in introduced {
-        let info = infos.entry(commit).or_insert_with(|| {
-            let oid = walk.commits[commit as usize];
-            match repo.find_commit(oid) {
-                Ok(c) => Some(commit_info(&c)),
-                Err(e) => {
-                    errors.push(ScanError {
-                        path: format!("commit {oid}"),
-                        message: super::message(&e),
-                    });
-                    None
-                }
-            }
-        });
-        let path = &walk.paths[path as usize];
-        f.path = path.clone();
-        let mut info = info.clone().unwrap_or_else(|| CommitInfo {
-            commit: walk.commits[commit as usize].to_string(),
-            author_name: String::new(),
-            author_email: String::new(),
-            date: String::new(),
-            summary: String::new(),
-        });
-        // A message may quote the secret; reports show it only as the redacted hint.
-        if info.summary.contains(secret.as_str()) {
-            info.summary = info.summary.replace(secret.as_str(), &f.secret.redacted());
-        }
-        f.commit = Some(info);
+    for ((_rule, _secret, path), (commit, mut f)) in introduced {
+        f.path = walk.paths[path as usize].clone();
+        f.commit = Some(infos.get(repo, walk, commit, errors));
         findings.push(f);
     }
     // Every path where the same rule found the same secret: one group, shared by its findings.

@@ -8,15 +8,23 @@
 //! directory), so libgit2 reports them as missing instead of hanging, and each corrupt object is
 //! reported by id and path.
 //!
+//! A history scan reads about every object, so it checks every loose object up front
+//! ([`Guard::check`]). A pre-commit scan reads a few: there the guard starts unchecked
+//! ([`Guard::unchecked`]) and each object is checked, once, just before libgit2 reads it
+//! ([`Guard::check_object`]: a `stat` per object directory, and an inflate only when the object
+//! is loose), so the cost follows what the scan reads, not the number of loose objects.
+//!
 //! Packs are not checked here: libgit2's pack reader stops on a stream that makes no progress
 //! and checks the inflated size, so a corrupt pack gives an error, not a hang.
 
+use std::collections::HashMap;
 use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use flate2::{Decompress, FlushDecompress, Status};
-use git2::{Odb, Repository};
+use git2::{Odb, Oid, Repository};
 use rayon::prelude::*;
 
 use crate::source::ScanError;
@@ -32,31 +40,56 @@ pub(crate) struct Guard {
     pub(crate) corrupt: Vec<ScanError>,
     /// Object directories without the corrupt objects, when there are any.
     shadow: Option<tempfile::TempDir>,
+    /// Whether every loose object was checked up front; if not, objects are checked one by one
+    /// ([`Guard::check_object`]), and the outcome of each is kept here.
+    all_checked: bool,
+    checked: Mutex<HashMap<Oid, Result<(), ScanError>>>,
 }
 
 impl Guard {
+    /// A guard that has checked nothing yet: each object must go through
+    /// [`Guard::check_object`] before libgit2 reads it.
+    pub(crate) fn unchecked(repo: &Repository, from_env: bool) -> Guard {
+        Guard {
+            dirs: object_dirs(repo, from_env),
+            corrupt: Vec::new(),
+            shadow: None,
+            all_checked: false,
+            checked: Mutex::default(),
+        }
+    }
+
+    /// Checks one object before libgit2 reads it: its loose file in each object directory that
+    /// has one (none if it is packed), once per object. Always `Ok` for a guard that checked
+    /// every object up front (the corrupt ones are then set aside).
+    pub(crate) fn check_object(&self, oid: Oid) -> Result<(), ScanError> {
+        if self.all_checked {
+            return Ok(());
+        }
+        let mut checked = self.checked.lock().unwrap_or_else(|e| e.into_inner());
+        checked
+            .entry(oid)
+            .or_insert_with(|| {
+                let id = oid.to_string();
+                for dir in &self.dirs {
+                    let path = dir.join(&id[..2]).join(&id[2..]);
+                    if !path.is_file() {
+                        continue;
+                    }
+                    check_file(&path).map_err(|problem| ScanError {
+                        path: format!("object {id} ({})", path.display()),
+                        message: format!("corrupt loose object: {problem}; not read"),
+                    })?;
+                }
+                Ok(())
+            })
+            .clone()
+    }
+
     /// Checks every loose object of `repo`, its alternates and the object directories named by
     /// `GIT_OBJECT_DIRECTORY` / `GIT_ALTERNATE_OBJECT_DIRECTORIES` when `from_env`.
     pub(crate) fn check(repo: &Repository, from_env: bool) -> Guard {
-        let mut dirs = vec![object_dir(repo, from_env)];
-        if from_env {
-            if let Some(list) = std::env::var_os("GIT_ALTERNATE_OBJECT_DIRECTORIES") {
-                dirs.extend(std::env::split_paths(&list).filter(|p| !p.as_os_str().is_empty()));
-            }
-        }
-        let mut i = 0;
-        let mut depth = vec![0; dirs.len()];
-        while i < dirs.len() {
-            if depth[i] < MAX_ALTERNATE_DEPTH {
-                for alt in alternates(&dirs[i]) {
-                    if !dirs.contains(&alt) {
-                        dirs.push(alt);
-                        depth.push(depth[i] + 1);
-                    }
-                }
-            }
-            i += 1;
-        }
+        let dirs = object_dirs(repo, from_env);
         let mut files: Vec<(usize, String, PathBuf)> = Vec::new();
         for (index, dir) in dirs.iter().enumerate() {
             files.extend(loose_files(dir).into_iter().map(|(id, path)| (index, id, path)));
@@ -68,7 +101,13 @@ impl Guard {
             })
             .collect();
         bad.sort();
-        let mut guard = Guard { dirs, corrupt: Vec::new(), shadow: None };
+        let mut guard = Guard {
+            dirs,
+            corrupt: Vec::new(),
+            shadow: None,
+            all_checked: true,
+            checked: Mutex::default(),
+        };
         if bad.is_empty() {
             return guard;
         }
@@ -104,6 +143,31 @@ impl Guard {
         }
         repo.set_odb(&odb)
     }
+}
+
+/// The repository's object directories: its own, those the environment adds (when
+/// `from_env`), and their alternates, to git's depth.
+fn object_dirs(repo: &Repository, from_env: bool) -> Vec<PathBuf> {
+    let mut dirs = vec![object_dir(repo, from_env)];
+    if from_env {
+        if let Some(list) = std::env::var_os("GIT_ALTERNATE_OBJECT_DIRECTORIES") {
+            dirs.extend(std::env::split_paths(&list).filter(|p| !p.as_os_str().is_empty()));
+        }
+    }
+    let mut i = 0;
+    let mut depth = vec![0; dirs.len()];
+    while i < dirs.len() {
+        if depth[i] < MAX_ALTERNATE_DEPTH {
+            for alt in alternates(&dirs[i]) {
+                if !dirs.contains(&alt) {
+                    dirs.push(alt);
+                    depth.push(depth[i] + 1);
+                }
+            }
+        }
+        i += 1;
+    }
+    dirs
 }
 
 /// The repository's own object directory.

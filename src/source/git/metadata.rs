@@ -9,14 +9,14 @@
 //! of the committer (when it differs). Their fingerprint depends on the rule, the part and the
 //! secret, not on the commit id, so a baseline keeps accepting them after a rebase.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use git2::{ObjectType, Oid, Repository, Signature};
 use rayon::prelude::*;
 
 use super::{Source, commit_info, short};
 use crate::detect::{Detector, Scratch};
-use crate::finding::{self, CommitInfo, Finding, Part};
+use crate::finding::{Finding, Part};
 use crate::scan::locate;
 use crate::source::ScanError;
 
@@ -27,9 +27,6 @@ pub(super) struct Metadata {
     pub(super) findings: Vec<Finding>,
     /// Commits and tags that could not be read.
     pub(super) errors: Vec<ScanError>,
-    /// Secrets found in each commit's metadata (full commit id → secrets), so the commit
-    /// details of every finding in that commit can show them redacted.
-    pub(super) secrets: HashMap<String, Vec<finding::Secret>>,
 }
 
 /// Scans the messages and people of `commits`, and (if `tags`) the annotated tags of the
@@ -67,32 +64,7 @@ pub(super) fn scan_metadata(
             }
         }
     }
-    for f in &out.findings {
-        if let Some(c) = &f.commit {
-            out.secrets.entry(c.commit.clone()).or_default().push(f.secret.clone());
-        }
-    }
-    for f in &mut out.findings {
-        if let Some(info) = &mut f.commit {
-            redact(info, out.secrets.get(&info.commit).map_or(&[][..], Vec::as_slice));
-        }
-    }
     out
-}
-
-/// Shows the given secrets redacted in a commit's details.
-pub(super) fn redact(info: &mut CommitInfo, secrets: &[finding::Secret]) {
-    for secret in secrets {
-        let raw = secret.reveal();
-        if raw.is_empty() {
-            continue;
-        }
-        for field in [&mut info.summary, &mut info.author_name, &mut info.author_email] {
-            if field.contains(raw) {
-                *field = field.replace(raw, &secret.redacted());
-            }
-        }
-    }
 }
 
 fn scan_commit(
@@ -161,10 +133,9 @@ fn scan_text(
     }
     let matches = detector.scan(text, scratch);
     let mut findings = locate(detector, path, text, &matches);
+    // Fingerprints are computed by the filter stage, over `<part>` (no commit id).
     for f in &mut findings {
         f.part = part;
-        f.fingerprint =
-            finding::fingerprint(&f.rule_id, &format!("<{}>", part.as_str()), f.secret.reveal());
     }
     findings
 }
@@ -177,7 +148,7 @@ fn scan_tags(detector: &Detector, repo: &Repository, out: &mut Metadata) {
     // Reference errors are reported by the commit walk, which reads every ref.
     for reference in references.flatten() {
         let Some(oid) = reference.target() else { continue };
-        let name = String::from_utf8_lossy(reference.name_bytes()).into_owned();
+        let name = crate::source::escape_invalid_utf8(reference.name_bytes());
         let name = name.strip_prefix("refs/tags/").unwrap_or(&name).to_string();
         let is_tag =
             matches!(repo.find_object(oid, None).map(|o| o.kind()), Ok(Some(ObjectType::Tag)));

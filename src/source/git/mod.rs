@@ -156,8 +156,18 @@ fn env_name() -> String {
 }
 
 /// Opens the repository containing `path` (searching parent directories, like git), or the one
-/// `GIT_DIR` / `GIT_WORK_TREE` name (see [`from_env`]), and checks its loose objects.
+/// `GIT_DIR` / `GIT_WORK_TREE` name (see [`from_env`]), and checks all its loose objects.
 pub(crate) fn open(path: &Path) -> Result<Opened, GitError> {
+    open_with(path, true)
+}
+
+/// [`open`] without checking loose objects: the caller checks each object before libgit2
+/// reads it ([`loose::Guard::check_object`]), or falls back to [`open`].
+pub(crate) fn open_unchecked(path: &Path) -> Result<Opened, GitError> {
+    open_with(path, false)
+}
+
+fn open_with(path: &Path, check_all: bool) -> Result<Opened, GitError> {
     configure_libgit2();
     let env = from_env(path);
     let opened = if env {
@@ -170,7 +180,11 @@ pub(crate) fn open(path: &Path) -> Result<Opened, GitError> {
     if env {
         set_env_work_tree(&repo).map_err(repo_error(path, "cannot use GIT_WORK_TREE"))?;
     }
-    let guard = loose::Guard::check(&repo, env);
+    let guard = if check_all {
+        loose::Guard::check(&repo, env)
+    } else {
+        loose::Guard::unchecked(&repo, env)
+    };
     if guard.unsafe_to_read() {
         return Err(GitError::Repo {
             path: name(),
@@ -269,14 +283,21 @@ impl TextBlob<'_> {
 
 /// An earlier version of a file, to tell the secrets a change adds from those it already had.
 pub(crate) struct Earlier<'a> {
-    bytes: &'a [u8],
+    /// Its text, decoded like the new version ([`classify`]: UTF-16 and UTF-32 to UTF-8).
+    bytes: std::borrow::Cow<'a, [u8]>,
     /// (rule index, decoded secret) of the secrets written encoded in it, found on first need.
     encoded: Option<Vec<(usize, Vec<u8>)>>,
 }
 
 impl<'a> Earlier<'a> {
-    /// The earlier content.
+    /// The earlier content as stored: decoded here the way [`load_blob`] decodes the new
+    /// version, so re-committing a UTF-16 file that already held a secret does not add it.
+    /// Binary content is searched as is.
     pub(crate) fn new(bytes: &'a [u8]) -> Earlier<'a> {
+        let bytes = match classify(bytes) {
+            Content::Text(text, _) => text,
+            Content::Binary => std::borrow::Cow::Borrowed(bytes),
+        };
         Earlier { bytes, encoded: None }
     }
 
@@ -291,10 +312,10 @@ impl<'a> Earlier<'a> {
         finding: &Finding,
     ) -> bool {
         let secret = finding.secret.reveal().as_bytes();
-        if memchr::memmem::find(self.bytes, secret).is_some() {
+        if memchr::memmem::find(&self.bytes, secret).is_some() {
             return true;
         }
-        let bytes = self.bytes;
+        let bytes = &self.bytes;
         let encoded = self.encoded.get_or_insert_with(|| {
             detector
                 .scan(bytes, scratch)
@@ -305,6 +326,19 @@ impl<'a> Earlier<'a> {
         encoded.iter().any(|(rule, decoded)| {
             decoded == secret && detector.rules().rule(*rule).id() == finding.rule_id
         })
+    }
+}
+
+/// A path from the bytes git stores (on Unix, any bytes; elsewhere, as UTF-8, lossily).
+pub(crate) fn path_of_bytes(bytes: &[u8]) -> std::path::PathBuf {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        std::path::PathBuf::from(std::ffi::OsStr::from_bytes(bytes))
+    }
+    #[cfg(not(unix))]
+    {
+        std::path::PathBuf::from(String::from_utf8_lossy(bytes).into_owned())
     }
 }
 

@@ -2,18 +2,27 @@
 //! `git commit` would record (not the working tree, so `git commit -a` and partially staged
 //! files behave). A secret is reported only if the staged change adds it: one already in HEAD's
 //! version of the file (or, for a pure rename, of the file it was renamed from) is not.
-//! No history is walked, so the cost depends on the size of the change, not of the repository.
+//! The names of the paths the index adds (files, and directories that HEAD's tree does not have)
+//! are scanned too, each once. No history is walked, so the cost depends on the size of the
+//! change, not of the repository: loose objects are checked one by one before libgit2 reads
+//! them (HEAD's commit and trees first, then each blob), not all up front; if HEAD's commit or
+//! a tree is corrupt, every loose object is checked and the corrupt ones set aside, as in
+//! history scans.
 
+use std::collections::HashSet;
 use std::path::Path;
 use std::time::Instant;
 
-use git2::{Delta, DiffFindOptions, DiffOptions, FileMode, Oid, Repository};
+use git2::{Delta, DiffFindOptions, DiffOptions, FileMode, Oid, Repository, Tree};
 
-use super::{Earlier, GitError, Loaded, is_unborn, load_blob, open, repo_error};
-use crate::detect::Detector;
-use crate::finding;
-use crate::scan::{ScanOutput, locate};
-use crate::source::{ScanError, SkipReason, Skipped};
+use super::{
+    Earlier, GitError, Loaded, Opened, is_unborn, load_blob, open, open_unchecked, path_of_bytes,
+    repo_error,
+};
+use crate::detect::{Detector, Scratch};
+use crate::finding::{self, Finding};
+use crate::scan::{ScanOutput, locate, scan_name};
+use crate::source::{ScanError, SkipReason, Skipped, escape_invalid_utf8};
 
 /// Scans the staged changes of the repository at `repo_path`. Works before the first commit
 /// (everything staged is new). Fails only if the repository, HEAD or the index cannot be read.
@@ -23,15 +32,31 @@ pub fn scan_staged(
     max_file_size: u64,
 ) -> Result<ScanOutput, GitError> {
     let started = Instant::now();
-    let opened = open(repo_path)?;
+    let opened = open_unchecked(repo_path)?;
+    // What the diff reads (HEAD's commit and trees) is checked before it reads it; anything
+    // corrupt there, and the whole object database is checked and its corrupt objects set aside.
+    let opened = if head_is_sound(&opened) { opened } else { open(repo_path)? };
+    let guard = &opened.source.guard;
     let repo = &opened.repo;
     if repo.is_bare() {
         return Err(GitError::Bare { path: super::repo_name(repo_path) });
     }
+    // An unreadable HEAD stops the scan: say which corrupt objects made it so.
+    let head_error = |e: git2::Error| {
+        let mut message = super::message(&e);
+        for corrupt in &guard.corrupt {
+            message.push_str(&format!("; {corrupt}"));
+        }
+        GitError::Repo {
+            path: super::repo_name(repo_path),
+            what: "cannot read HEAD".into(),
+            message,
+        }
+    };
     let head_tree = match repo.head() {
-        Ok(head) => Some(head.peel_to_tree().map_err(repo_error(repo_path, "cannot read HEAD"))?),
+        Ok(head) => Some(head.peel_to_tree().map_err(head_error)?),
         Err(e) if is_unborn(&e) => None,
-        Err(e) => return Err(repo_error(repo_path, "cannot read HEAD")(e)),
+        Err(e) => return Err(head_error(e)),
     };
     // In a hook of `git commit -a` or `git commit PATHS`, what git is about to commit is not
     // .git/index but the index it names in GIT_INDEX_FILE (as for every git command it runs).
@@ -57,6 +82,7 @@ pub fn scan_staged(
     let mut scratch = detector.scratch();
     let mut out = ScanOutput::default();
     out.summary.errors = opened.source.guard.corrupt.clone();
+    let mut names_seen = HashSet::new();
     for delta in diff.deltas() {
         if !matches!(
             delta.status(),
@@ -65,7 +91,12 @@ pub fn scan_staged(
             continue;
         }
         let new = delta.new_file();
-        let path = new.path_bytes().map(String::from_utf8_lossy).unwrap_or_default().into_owned();
+        let raw_path = new.path_bytes().unwrap_or_default();
+        if matches!(delta.status(), Delta::Added | Delta::Renamed | Delta::Copied) {
+            let names = NewNames { head: head_tree.as_ref(), seen: &mut names_seen };
+            out.findings.extend(names.scan(detector, &mut scratch, raw_path));
+        }
+        let path = escape_invalid_utf8(raw_path);
         match new.mode() {
             FileMode::Commit => {
                 out.summary.skipped.push(Skipped { path, reason: SkipReason::Submodule });
@@ -79,6 +110,10 @@ pub fn scan_staged(
         let old_blob = (delta.status() != Delta::Added
             && matches!(old.mode(), FileMode::Blob | FileMode::BlobExecutable))
         .then(|| old.id());
+        if let Err(e) = guard.check_object(new.id()) {
+            out.summary.errors.push(e);
+            continue;
+        }
         match load_blob(&odb, new.id(), max_file_size) {
             Ok(Loaded::Text(object)) => {
                 let bytes = object.data();
@@ -92,7 +127,14 @@ pub fn scan_staged(
                 }
                 if !findings.is_empty() {
                     if let Some(old_id) = old_blob {
-                        let before = read_old(repo, old_id, &path, &mut out.summary.errors);
+                        let errors = &mut out.summary.errors;
+                        let before = match guard.check_object(old_id) {
+                            Ok(()) => read_old(repo, old_id, &path, errors),
+                            Err(e) => {
+                                errors.push(e);
+                                Vec::new()
+                            }
+                        };
                         let mut before = Earlier::new(&before);
                         findings.retain(|f| !before.holds(detector, &mut scratch, f));
                     }
@@ -110,6 +152,88 @@ pub fn scan_staged(
     out.summary.sort();
     out.summary.elapsed = started.elapsed();
     Ok(out)
+}
+
+/// Whether HEAD's commit (through any tags) and every tree of it are free of corrupt loose
+/// objects, each checked before libgit2 reads it. `true` before the first commit, and when
+/// HEAD cannot be resolved (the scan then reports that).
+fn head_is_sound(opened: &Opened) -> bool {
+    let (repo, guard) = (&opened.repo, &opened.source.guard);
+    let Some(mut oid) = repo.head().ok().and_then(|h| h.resolve().ok()).and_then(|h| h.target())
+    else {
+        return true;
+    };
+    // To the tree, through tags (at most git's depth of tags of tags) and the commit.
+    let mut root = None;
+    for _ in 0..34 {
+        if guard.check_object(oid).is_err() {
+            return false;
+        }
+        match repo.find_object(oid, None).map(|o| (o.kind(), o)) {
+            Ok((Some(git2::ObjectType::Tag), o)) => match o.into_tag() {
+                Ok(tag) => oid = tag.target_id(),
+                Err(_) => return true,
+            },
+            Ok((Some(git2::ObjectType::Commit), _)) => match repo.find_commit(oid) {
+                Ok(commit) => oid = commit.tree_id(),
+                Err(_) => return true,
+            },
+            Ok((Some(git2::ObjectType::Tree), _)) => {
+                root = Some(oid);
+                break;
+            }
+            _ => return true,
+        }
+    }
+    let mut trees: Vec<Oid> = root.into_iter().collect();
+    let mut seen = HashSet::new();
+    while let Some(id) = trees.pop() {
+        if !seen.insert(id) {
+            continue;
+        }
+        // The root was checked on the way.
+        if Some(id) != root && guard.check_object(id).is_err() {
+            return false;
+        }
+        let Ok(tree) = repo.find_tree(id) else { continue };
+        trees.extend(
+            tree.iter().filter(|e| e.kind() == Some(git2::ObjectType::Tree)).map(|e| e.id()),
+        );
+    }
+    true
+}
+
+/// The paths a staged change adds, for scanning their names.
+struct NewNames<'a, 'repo> {
+    /// HEAD's tree (`None` before the first commit: every path is new).
+    head: Option<&'a Tree<'repo>>,
+    /// Paths already looked at (a new directory of many files is scanned once).
+    seen: &'a mut HashSet<Vec<u8>>,
+}
+
+impl NewNames<'_, '_> {
+    /// Scans the last name of each prefix of `path` (its directories, then the file) that HEAD's
+    /// tree does not have, placed at that prefix, as directory scans place them.
+    fn scan(self, detector: &Detector, scratch: &mut Scratch, path: &[u8]) -> Vec<Finding> {
+        let mut findings = Vec::new();
+        let ends = memchr::memchr_iter(b'/', path).chain(std::iter::once(path.len()));
+        let mut start = 0;
+        for end in ends {
+            let prefix = &path[..end];
+            let name_at = start;
+            start = end + 1;
+            if end == name_at || !self.seen.insert(prefix.to_vec()) {
+                continue;
+            }
+            if self.head.is_some_and(|tree| tree.get_path(&path_of_bytes(prefix)).is_ok()) {
+                continue;
+            }
+            let shown = escape_invalid_utf8(prefix);
+            let from = escape_invalid_utf8(&path[..name_at]).len();
+            findings.extend(scan_name(detector, scratch, &shown, from..shown.len()));
+        }
+        findings
+    }
 }
 
 /// HEAD's version of a staged file, to tell added secrets from ones already committed.

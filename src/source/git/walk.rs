@@ -14,6 +14,12 @@
 //!
 //! In a range, the trees of the commits just outside it (the parents of its commits that are not
 //! in it) are read first, and their pairs marked as inherited: they are not the range's doing.
+//!
+//! Paths (of files, directories, symbolic links and submodules) are interned once each, with the
+//! first commit whose tree has them, so the history scan can scan each name once and attribute
+//! a secret in a name to the commit that introduced the path. Paths are kept as written in
+//! reports: invalid UTF-8 escaped as `\xHH` ([`escape_invalid_utf8`]); the bytes of such paths
+//! are kept too, to look them up in trees.
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
@@ -21,7 +27,7 @@ use std::path::Path;
 use git2::{ObjectType, Oid, Repository, RevparseMode, Sort};
 
 use super::{GitError, Progress, repo_error, short};
-use crate::source::ScanError;
+use crate::source::{ScanError, escape_invalid_utf8};
 
 /// Marks a (blob, path) pair that a range's commits inherited from outside the range.
 pub(super) const OUTSIDE: u32 = u32::MAX;
@@ -31,9 +37,14 @@ pub(super) const OUTSIDE: u32 = u32::MAX;
 pub(super) struct Walk {
     /// Commit ids by topological index (parents first).
     pub(super) commits: Vec<Oid>,
-    /// Interned paths (of files and of directories).
+    /// Interned paths (of files and of directories), as written in reports.
     pub(super) paths: Vec<String>,
+    /// Index of the first commit whose tree has each path (by path id), or [`OUTSIDE`] if a
+    /// range inherited the path.
+    pub(super) path_first: Vec<u32>,
     path_ids: HashMap<Vec<u8>, u32>,
+    /// The bytes of the paths that are not UTF-8 (their `paths` entry is escaped).
+    raw_paths: HashMap<u32, Vec<u8>>,
     /// Blob → (path, index of the first commit whose tree has the blob at that path), in walk
     /// order; the commit is [`OUTSIDE`] if a range inherited the pair.
     pub(super) first_seen: HashMap<Oid, Vec<(u32, u32)>>,
@@ -49,14 +60,31 @@ pub(super) struct Walk {
 }
 
 impl Walk {
-    fn path_id(&mut self, path: &[u8]) -> u32 {
+    /// The id of a path, interned on first sight with `commit`, the index of the commit being
+    /// read (commits are read in order, so that is the first commit that has the path).
+    fn path_id(&mut self, path: &[u8], commit: u32) -> u32 {
         if let Some(&id) = self.path_ids.get(path) {
             return id;
         }
         let id = self.paths.len() as u32;
-        self.paths.push(String::from_utf8_lossy(path).into_owned());
+        match std::str::from_utf8(path) {
+            Ok(text) => self.paths.push(text.to_string()),
+            Err(_) => {
+                self.paths.push(escape_invalid_utf8(path));
+                self.raw_paths.insert(id, path.to_vec());
+            }
+        }
+        self.path_first.push(commit);
         self.path_ids.insert(path.to_vec(), id);
         id
+    }
+
+    /// A path as git has it (bytes), to look it up in a tree.
+    pub(super) fn git_path(&self, id: u32) -> std::path::PathBuf {
+        match self.raw_paths.get(&id) {
+            Some(raw) => super::path_of_bytes(raw),
+            None => std::path::PathBuf::from(&self.paths[id as usize]),
+        }
     }
 
     /// Records a (blob, path) pair unless an earlier commit had it.
@@ -148,14 +176,14 @@ fn read_tree(
     commit: Oid,
     walk: &mut Walk,
 ) {
-    let prefix = walk.path_id(path);
+    let prefix = walk.path_id(path, index);
     if !walk.trees_seen.insert((tree_id, prefix)) {
         return;
     }
     let tree = match repo.find_tree(tree_id) {
         Ok(tree) => tree,
         Err(e) => {
-            let at = String::from_utf8_lossy(path);
+            let at = escape_invalid_utf8(path);
             walk.errors.push(ScanError {
                 path: format!("tree {tree_id} ({}:{at})", short(commit)),
                 message: super::message(&e),
@@ -171,13 +199,17 @@ fn read_tree(
         path.extend_from_slice(entry.name_bytes());
         match entry.kind() {
             Some(ObjectType::Tree) => read_tree(repo, entry.id(), path, index, commit, walk),
-            // Symbolic links hold a target path, not content (directory scans skip them too).
-            Some(ObjectType::Blob) if entry.filemode() != 0o120000 => {
-                let id = walk.path_id(path);
+            // Symbolic links hold a target path, not content (directory scans skip them too),
+            // but their names are scanned.
+            Some(ObjectType::Blob) if entry.filemode() == 0o120000 => {
+                walk.path_id(path, index);
+            }
+            Some(ObjectType::Blob) => {
+                let id = walk.path_id(path, index);
                 walk.record(entry.id(), id, index);
             }
             Some(ObjectType::Commit) => {
-                let id = walk.path_id(path);
+                let id = walk.path_id(path, index);
                 walk.submodules.insert(id);
             }
             _ => {}
@@ -207,7 +239,7 @@ fn ref_tips(
                 continue;
             }
         };
-        let name = String::from_utf8_lossy(reference.name_bytes()).into_owned();
+        let name = escape_invalid_utf8(reference.name_bytes());
         match tip_of(repo, &reference) {
             Ok(Some(oid)) => tips.push(oid),
             Ok(None) => {}
