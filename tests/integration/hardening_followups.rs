@@ -99,22 +99,9 @@ fn max_file_size_0_in_the_config_file_is_an_error_naming_file_line_and_key() {
 
 // ---- Secrets in path names, in git history, ranges and staged scans ----
 
-/// The `git` CLI in `dir`, isolated from the user's configuration.
+/// The `git` CLI in `dir` (see `util::git_cli`).
 fn git(dir: &Path, args: &[&str]) -> String {
-    let out = std::process::Command::new("git")
-        .current_dir(dir)
-        .args(["-c", "user.name=T", "-c", "user.email=t@example.com"])
-        .args(["-c", "init.defaultBranch=main"])
-        .args(args)
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env_remove("GIT_DIR")
-        .env_remove("GIT_WORK_TREE")
-        .env_remove("GIT_INDEX_FILE")
-        .output()
-        .expect("run git");
-    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
+    crate::util::git_cli(dir, args)
 }
 
 /// A history: c1 has `conf/app.env`; c2 adds a directory named by a secret (two text files and a
@@ -214,22 +201,9 @@ fn a_corrupt_blob_under_a_secret_named_directory_is_reported_with_the_path_redac
     assert!(err.contains(&format!("{}/a.txt", hint(SECRET_8Q))), "stderr names it: {err}");
 }
 
-/// An index entry for a path given as bytes (not necessarily UTF-8).
+/// An index entry for a regular file at a path given as bytes.
 fn entry(path: &[u8], id: git2::Oid) -> git2::IndexEntry {
-    git2::IndexEntry {
-        ctime: git2::IndexTime::new(0, 0),
-        mtime: git2::IndexTime::new(0, 0),
-        dev: 0,
-        ino: 0,
-        mode: 0o100644,
-        uid: 0,
-        gid: 0,
-        file_size: 0,
-        id,
-        flags: path.len().min(0xfff) as u16,
-        flags_extended: 0,
-        path: path.to_vec(),
-    }
+    crate::util::index_entry_bytes(path, id, 0o100644)
 }
 
 /// Commits `files` (raw paths) on `refs/heads/main` with `parents`.

@@ -35,28 +35,9 @@ fn no_raw_secret(stdout: &str, stderr: &str) {
     }
 }
 
-/// The `git` CLI in `dir`, isolated from the user's configuration.
+/// The `git` CLI in `dir` (see `util::git_cli`).
 fn git(dir: &Path, args: &[&str]) -> String {
-    let out = StdCommand::new("git")
-        .current_dir(dir)
-        .args([
-            "-c",
-            "user.name=T",
-            "-c",
-            "user.email=t@example.com",
-            "-c",
-            "init.defaultBranch=main",
-        ])
-        .args(args)
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env_remove("GIT_DIR")
-        .env_remove("GIT_WORK_TREE")
-        .env_remove("GIT_INDEX_FILE")
-        .output()
-        .expect("run git");
-    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
+    crate::util::git_cli(dir, args)
 }
 
 fn errors(doc: &Value) -> Vec<String> {

@@ -345,6 +345,11 @@ impl TempRepo {
 }
 
 fn index_entry(path: &str, id: git2::Oid, mode: u32) -> git2::IndexEntry {
+    index_entry_bytes(path.as_bytes(), id, mode)
+}
+
+/// An index entry for a path given as bytes (not necessarily UTF-8).
+pub fn index_entry_bytes(path: &[u8], id: git2::Oid, mode: u32) -> git2::IndexEntry {
     git2::IndexEntry {
         ctime: git2::IndexTime::new(0, 0),
         mtime: git2::IndexTime::new(0, 0),
@@ -357,6 +362,25 @@ fn index_entry(path: &str, id: git2::Oid, mode: u32) -> git2::IndexEntry {
         id,
         flags: path.len().min(0xfff) as u16,
         flags_extended: 0,
-        path: path.as_bytes().to_vec(),
+        path: path.to_vec(),
     }
+}
+
+/// The `git` CLI in `dir`, isolated from the user's configuration and from a `GIT_DIR`,
+/// `GIT_WORK_TREE` or `GIT_INDEX_FILE` inherited from a hook; returns its trimmed stdout.
+pub fn git_cli(dir: &std::path::Path, args: &[&str]) -> String {
+    let out = std::process::Command::new("git")
+        .current_dir(dir)
+        .args(["-c", "user.name=T", "-c", "user.email=t@example.com"])
+        .args(["-c", "init.defaultBranch=main"])
+        .args(args)
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env_remove("GIT_DIR")
+        .env_remove("GIT_WORK_TREE")
+        .env_remove("GIT_INDEX_FILE")
+        .output()
+        .expect("run git");
+    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
