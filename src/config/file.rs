@@ -64,7 +64,7 @@ pub fn parse(path: &Path, text: &str) -> Result<ConfigFile, ConfigError> {
             path: path.to_path_buf(),
             line,
             column,
-            key: key_at(text, offset),
+            key: known_key(key_at(text, offset)),
             message: value_free(e.message().trim()),
         }
     })
@@ -109,6 +109,37 @@ pub(super) fn line_of_value(text: &str, value: &str) -> (usize, usize) {
 
 /// The dotted key being defined at a byte offset: the last `key =` at or before it, prefixed
 /// by its `[table]`, or the table itself when the offset is on a header.
+/// Every key an `azleak.toml` can hold, dotted.
+const KNOWN_KEYS: &[&str] = &[
+    "rules",
+    "disable-rules",
+    "min-confidence",
+    "max-file-size",
+    "scan-hidden",
+    "archives",
+    "max-archive-depth",
+    "allowlist",
+    "allowlist.paths",
+    "allowlist.secrets",
+    "allowlist.secret-regexes",
+    "allowlist.stopwords",
+];
+
+/// The key an error is reported under: one azleak knows, or a key-shaped name (lowercase bare
+/// keys, dotted: a misspelt `min-confidenc`). In a file that does not parse, the text taken for
+/// a key may be anything, a pasted secret included: anything else is not repeated (the line and
+/// column still say where the problem is).
+fn known_key(key: String) -> String {
+    let bare = |part: &str| {
+        part.len() <= 40
+            && part.starts_with(|c: char| c.is_ascii_lowercase())
+            && part
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+    };
+    if KNOWN_KEYS.contains(&key.as_str()) || key.split('.').all(bare) { key } else { String::new() }
+}
+
 fn key_at(text: &str, offset: usize) -> String {
     let mut table = String::new();
     let mut key = String::new();
@@ -217,5 +248,10 @@ mod tests {
         assert_eq!(key_at(text, at), "allowlist.paths");
         assert_eq!(key_at("[[x]] # c\ny = 1\n", 12), "x.y");
         assert_eq!(key_at("\"quoted key\" = 1\n", 15), "quoted key");
+        assert_eq!(known_key("allowlist.paths".into()), "allowlist.paths");
+        assert_eq!(known_key("allowlist.pathz".into()), "allowlist.pathz");
+        assert_eq!(known_key("riG8Q~p-69WAm".into()), ""); // azleak:allow (not a key)
+        // Fuzz target config_parse: garbage taken for a key quoted an array element.
+        assert_eq!(known_key("YYYYYYYYYYYYYYY\", \"te)stonly".into()), "");
     }
 }

@@ -114,3 +114,18 @@ fn dense_markers_between_invalid_utf8_scan() {
     }
     assert_eq!(detect_spans(&input), 0);
 }
+
+/// fuzz target `config_parse` (600 s run), minimized: a line that looks like a table header but
+/// holds an array of strings (`["<value>", "…"]`) was taken for the key in the error message,
+/// so the value was echoed. Only keys azleak knows are named now.
+#[test]
+fn a_config_error_never_names_garbage_as_its_key() {
+    let t = TempTree::new();
+    let value = "Abcdefghijklmnop0123456789XYZ";
+    t.file("azleak.toml", format!("[allowlist]\npaths = \n[\"{value}\", \"te)stonly\"]\n"));
+    t.file("a.txt", "nothing here\n");
+    let (code, out, err) = run(azleak(t.path()).args(["scan", "a.txt"]));
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(err.contains("azleak.toml:"), "{err}");
+    assert!(!err.contains(value) && !out.contains(value), "the value is echoed:\n{err}");
+}
