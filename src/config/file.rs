@@ -64,7 +64,7 @@ pub fn parse(path: &Path, text: &str) -> Result<ConfigFile, ConfigError> {
             path: path.to_path_buf(),
             line,
             column,
-            key: known_key(key_at(text, offset)),
+            key: known_key(key_at(text, offset), e.message().starts_with("unknown field")),
             message: value_free(e.message().trim()),
         }
     })
@@ -125,11 +125,11 @@ const KNOWN_KEYS: &[&str] = &[
     "allowlist.stopwords",
 ];
 
-/// The key an error is reported under: one azleak knows, or a key-shaped name (lowercase bare
-/// keys, dotted: a misspelt `min-confidenc`). In a file that does not parse, the text taken for
-/// a key may be anything, a pasted secret included: anything else is not repeated (the line and
-/// column still say where the problem is).
-fn known_key(key: String) -> String {
+/// The key an error is reported under: one azleak knows, or, for an unknown field of a file
+/// that parses, a key-shaped name (lowercase bare keys, dotted: a misspelt `min-confidenc`).
+/// In a file that does not parse, the text taken for a key may be anything, a pasted secret
+/// included: anything else is not repeated (the line and column still say where it is).
+fn known_key(key: String, unknown_field: bool) -> String {
     let bare = |part: &str| {
         part.len() <= 40
             && part.starts_with(|c: char| c.is_ascii_lowercase())
@@ -137,7 +137,8 @@ fn known_key(key: String) -> String {
                 .bytes()
                 .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
     };
-    if KNOWN_KEYS.contains(&key.as_str()) || key.split('.').all(bare) { key } else { String::new() }
+    let misspelt = unknown_field && key.split('.').all(bare);
+    if KNOWN_KEYS.contains(&key.as_str()) || misspelt { key } else { String::new() }
 }
 
 fn key_at(text: &str, offset: usize) -> String {
@@ -248,10 +249,11 @@ mod tests {
         assert_eq!(key_at(text, at), "allowlist.paths");
         assert_eq!(key_at("[[x]] # c\ny = 1\n", 12), "x.y");
         assert_eq!(key_at("\"quoted key\" = 1\n", 15), "quoted key");
-        assert_eq!(known_key("allowlist.paths".into()), "allowlist.paths");
-        assert_eq!(known_key("allowlist.pathz".into()), "allowlist.pathz");
-        assert_eq!(known_key("riG8Q~p-69WAm".into()), ""); // azleak:allow (not a key)
+        assert_eq!(known_key("allowlist.paths".into(), false), "allowlist.paths");
+        assert_eq!(known_key("allowlist.pathz".into(), true), "allowlist.pathz");
+        assert_eq!(known_key("allowlist.pathz".into(), false), "");
+        assert_eq!(known_key("riG8Q~p-69WAm".into(), true), ""); // azleak:allow (not a key)
         // Fuzz target config_parse: garbage taken for a key quoted an array element.
-        assert_eq!(known_key("YYYYYYYYYYYYYYY\", \"te)stonly".into()), "");
+        assert_eq!(known_key("YYYYYYYYYYYYYYY\", \"te)stonly".into(), false), "");
     }
 }
