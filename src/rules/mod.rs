@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-pub use rule::{ChecksumKind, Rule, RuleSyntax};
+pub use rule::{ChecksumKind, Encoding, Rule, RuleSyntax};
 pub(crate) use rule::{build_regex, regex_problem};
 
 use crate::detect::Detector;
