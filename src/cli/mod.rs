@@ -179,7 +179,7 @@ pub fn finish(
         for e in &output.summary().errors {
             writeln!(io.stderr, "azleak: {}", escape_display(&e.to_string()))?;
         }
-        if opts.format == crate::report::Format::Sarif
+        if crate::report::Format::from(opts.format) == crate::report::Format::Sarif
             && outcome.findings > crate::report::MAX_SARIF_RESULTS
         {
             writeln!(
@@ -238,7 +238,7 @@ fn write_report(
     io: &mut Io<'_>,
 ) -> Result<()> {
     let report = Report::new(output, rules, options);
-    let reporter = opts.format.reporter();
+    let reporter = crate::report::Format::from(opts.format).reporter();
     match &opts.output {
         Some(path) => {
             let file =
@@ -301,7 +301,7 @@ fn rules_list(extra: &[PathBuf], format: ListFormat, io: &mut Io<'_>) -> Result<
 
 fn rules_check(paths: &[PathBuf], io: &mut Io<'_>) -> Result<Outcome> {
     let rules = if paths.is_empty() { RuleSet::builtin()? } else { RuleSet::from_paths(paths)? };
-    let problems = rules.check_examples();
+    let problems = crate::detect::check_examples(&rules);
     for p in &problems {
         writeln!(io.stdout, "{}: {}", p.rule_id, p.message)?;
     }

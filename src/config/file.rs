@@ -46,7 +46,7 @@ fn size<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
         }
         fn visit_str<E: de::Error>(self, v: &str) -> Result<u64, E> {
             // Its message quotes the value: say what is expected instead.
-            crate::cli::args::parse_size(v).map_err(|_| {
+            super::size::parse_size(v).map_err(|_| {
                 E::custom("expected a size in bytes or a string like \"64K\", \"100M\" or \"1G\"")
             })
         }

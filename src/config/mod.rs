@@ -8,6 +8,7 @@
 pub mod allowlist;
 pub mod baseline;
 mod file;
+mod size;
 
 use std::collections::BTreeSet;
 use std::path::{Component, Path, PathBuf};
@@ -22,6 +23,7 @@ pub use baseline::{Baseline, BaselineError};
 use file::line_of_value;
 pub(crate) use file::value_free;
 pub use file::{ConfigFile, parse};
+pub use size::parse_size;
 
 /// Names of the config file looked for at the repository root, in this order.
 pub const CONFIG_FILE_NAMES: [&str; 2] = ["azleak.toml", ".azleak.toml"];

@@ -7,6 +7,7 @@
 
 pub mod checksum;
 pub mod decode;
+mod examples;
 pub mod filters;
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
@@ -15,6 +16,7 @@ use regex_automata::meta::Cache;
 use regex_automata::util::captures::Captures;
 
 pub use decode::{Budget, Encoding};
+pub use examples::check_examples;
 
 use crate::finding::{ChecksumStatus, Confidence};
 use crate::rules::{Rule, RuleSet};
