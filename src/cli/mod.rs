@@ -135,7 +135,7 @@ fn scan(args: &ScanArgs, io: &mut Io<'_>) -> Result<Outcome> {
     finish(output, detector.rules(), &settings, &args.output, ScanKind::Files, io)
 }
 
-/// Runs the filter stage ([`Settings::apply`]: threshold, allowlists, inline allow, baseline),
+/// Runs the filter stage ([`crate::filter::apply`]: threshold, allowlists, inline allow, baseline),
 /// writes the baseline if asked, then the report and the per-path errors, and returns the
 /// outcome. Shared by every scanning command.
 pub fn finish(
@@ -153,7 +153,7 @@ pub fn finish(
     } else {
         Redactor::new(output.findings.iter().map(|f| &f.secret))
     };
-    let update = settings.apply(&mut output, kind)?;
+    let update = crate::filter::apply(settings, &mut output, kind)?;
     if let Some(update) = &update {
         update.baseline.write(&update.path)?;
         if !opts.quiet {
