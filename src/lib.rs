@@ -3,8 +3,9 @@
 //!
 //! Data flows one way: a source (`source`) yields byte buffers with their origin; the
 //! [`detect::Detector`] (keywords → regex in a window → checks) turns them into matches;
-//! [`scan`] places matches in files as [`finding::Finding`]s; the filter stage of [`config`]
-//! (threshold, allowlists, inline `azleak:allow`, baselines) drops known ones; findings are sorted and handed to a reporter (`report`). The binary in
+//! [`scan`] places matches in files as [`finding::Finding`]s; the [`filter`] stage (threshold,
+//! allowlists, inline `azleak:allow`, baselines, fingerprints), with the settings [`config`]
+//! loads, drops known ones; findings are sorted and handed to a reporter (`report`). The binary in
 //! `main.rs` only parses arguments and calls [`cli::run`].
 
 #![warn(missing_docs, clippy::print_stdout, clippy::print_stderr)]
@@ -13,6 +14,7 @@ pub mod cli;
 pub mod config;
 pub mod detect;
 pub mod expand;
+pub mod filter;
 pub mod finding;
 pub mod report;
 pub mod rules;

@@ -25,7 +25,7 @@ fuzz_target!(|data: &[u8]| {
             assert!(message.contains("fuzz-rules.toml"), "error does not name the file: {message}");
         }
         Ok(()) => {
-            for problem in set.check_examples() {
+            for problem in azleak::detect::check_examples(&set) {
                 let _ = format!("{}: {}", problem.rule_id, problem.message);
             }
             let examples: Vec<Vec<u8>> = set

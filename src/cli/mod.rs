@@ -135,7 +135,7 @@ fn scan(args: &ScanArgs, io: &mut Io<'_>) -> Result<Outcome> {
     finish(output, detector.rules(), &settings, &args.output, ScanKind::Files, io)
 }
 
-/// Runs the filter stage ([`Settings::apply`]: threshold, allowlists, inline allow, baseline),
+/// Runs the filter stage ([`crate::filter::apply`]: threshold, allowlists, inline allow, baseline),
 /// writes the baseline if asked, then the report and the per-path errors, and returns the
 /// outcome. Shared by every scanning command.
 pub fn finish(
@@ -153,7 +153,7 @@ pub fn finish(
     } else {
         Redactor::new(output.findings.iter().map(|f| &f.secret))
     };
-    let update = settings.apply(&mut output, kind)?;
+    let update = crate::filter::apply(settings, &mut output, kind)?;
     if let Some(update) = &update {
         update.baseline.write(&update.path)?;
         if !opts.quiet {
@@ -179,7 +179,7 @@ pub fn finish(
         for e in &output.summary().errors {
             writeln!(io.stderr, "azleak: {}", escape_display(&e.to_string()))?;
         }
-        if opts.format == crate::report::Format::Sarif
+        if crate::report::Format::from(opts.format) == crate::report::Format::Sarif
             && outcome.findings > crate::report::MAX_SARIF_RESULTS
         {
             writeln!(
@@ -238,7 +238,7 @@ fn write_report(
     io: &mut Io<'_>,
 ) -> Result<()> {
     let report = Report::new(output, rules, options);
-    let reporter = opts.format.reporter();
+    let reporter = crate::report::Format::from(opts.format).reporter();
     match &opts.output {
         Some(path) => {
             let file =
@@ -301,7 +301,7 @@ fn rules_list(extra: &[PathBuf], format: ListFormat, io: &mut Io<'_>) -> Result<
 
 fn rules_check(paths: &[PathBuf], io: &mut Io<'_>) -> Result<Outcome> {
     let rules = if paths.is_empty() { RuleSet::builtin()? } else { RuleSet::from_paths(paths)? };
-    let problems = rules.check_examples();
+    let problems = crate::detect::check_examples(&rules);
     for p in &problems {
         writeln!(io.stdout, "{}: {}", p.rule_id, p.message)?;
     }

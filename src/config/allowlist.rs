@@ -2,7 +2,7 @@
 //! `[allowlist]` table of `azleak.toml` (gitignore-style path globs, exact secrets, secret
 //! regexes, stopwords) and the detection of inline `azleak:allow` / `azleak:allow-next-line`
 //! markers in scanned text. It does not read files or decide the order of filters (see
-//! [`super::Settings::apply`]).
+//! [`crate::filter::apply`]).
 
 use std::collections::BTreeSet;
 use std::path::Path;

@@ -3,7 +3,7 @@
 //! prune, merge with first-seen dates kept). Entries are keyed by the finding's fingerprint of
 //! (rule, path, secret), never by a line or commit, and hold no secret: the rule id, the path,
 //! the redacted hint and the date the entry was first recorded. It does not decide when a
-//! baseline is read or written (see [`super::Settings::apply`]).
+//! baseline is read or written (see [`crate::filter::apply`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;

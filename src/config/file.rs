@@ -10,7 +10,7 @@ use serde::de::{self, Deserializer, Visitor};
 
 use super::ConfigError;
 use super::allowlist::AllowlistSyntax;
-use crate::cli::args::SizeError;
+use super::size::SizeError;
 use crate::finding::Confidence;
 
 /// `azleak.toml` as written. Every key is optional; unknown keys are errors.
@@ -49,7 +49,7 @@ fn size<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
         }
         fn visit_str<E: de::Error>(self, v: &str) -> Result<u64, E> {
             // Say what is expected, never the value (it may be a secret pasted by mistake).
-            crate::cli::args::size_of(v).map_err(|e| E::custom(e.expected()))
+            super::size::size_of(v).map_err(|e| E::custom(e.expected()))
         }
     }
     d.deserialize_any(SizeVisitor).map(Some)

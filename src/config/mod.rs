@@ -1,27 +1,26 @@
-//! Settings: discovery of `azleak.toml` at the repository root, command-line overrides layered
-//! on top of it into one typed [`Settings`], and the filter stage every scanning command runs
-//! after detection ([`Settings::apply`]: confidence threshold → allowlists → inline allow →
-//! baseline, each counted in the [`Summary`](crate::scan::Summary)). The file's schema and
-//! parsing live in `file`, allowlists in [`allowlist`], baselines in [`baseline`]. It does not
-//! parse command lines (see `cli`) and writes no file but the baseline it is asked to.
+//! Settings: discovery of `azleak.toml` at the repository root and command-line overrides
+//! layered on top of it into one typed [`Settings`], which the filter stage
+//! ([`crate::filter`]) and the commands then read. The file's schema and parsing live in
+//! `file`, sizes in `size`, allowlists in [`allowlist`], baselines in [`baseline`]. It does not
+//! parse command lines (see `cli`), filter findings, or write any file.
 
 pub mod allowlist;
 pub mod baseline;
 mod file;
+mod size;
 
-use std::collections::BTreeSet;
 use std::path::{Component, Path, PathBuf};
 
-use crate::finding::{self, Confidence, Finding, Part};
+use crate::finding::{Confidence, Finding, Part};
 use crate::report::ScanKind;
 use crate::rules::{RuleError, RuleSet};
-use crate::scan::ScanOutput;
 use crate::source::display_path;
 pub use allowlist::{Allowlist, AllowlistSyntax};
 pub use baseline::{Baseline, BaselineError};
 use file::line_of_value;
 pub(crate) use file::value_free;
 pub use file::{ConfigFile, parse};
+pub use size::{SizeError, parse_size, size_of};
 
 /// Names of the config file looked for at the repository root, in this order.
 pub const CONFIG_FILE_NAMES: [&str; 2] = ["azleak.toml", ".azleak.toml"];
@@ -72,12 +71,6 @@ pub enum ConfigError {
     /// The baseline failed to load.
     #[error(transparent)]
     Baseline(#[from] BaselineError),
-    /// `--prune-baseline` on a scan that does not cover the whole repository.
-    #[error(
-        "--prune-baseline needs a scan of the whole repository (this one covers only part of it, \
-         so every entry outside it would look stale); run `azleak scan` at the repository root"
-    )]
-    PruneNeedsFullScan,
 }
 
 fn key_prefix(key: &str) -> String {
@@ -179,17 +172,6 @@ pub struct Settings {
     /// The config file's `rules` entries as written (the first entries of `rules`).
     config_rules: Vec<String>,
     cwd: PathBuf,
-}
-
-/// A baseline file to write after filtering.
-#[derive(Debug, Clone)]
-pub struct BaselineUpdate {
-    /// Where to write it.
-    pub path: PathBuf,
-    /// The new contents.
-    pub baseline: Baseline,
-    /// Entries dropped as stale (`--prune-baseline`).
-    pub pruned: usize,
 }
 
 impl Settings {
@@ -316,6 +298,12 @@ impl Settings {
         self.coverage = Coverage::Under(under);
     }
 
+    /// The loaded baseline (`--baseline`), or the existing file's entries (`--write-baseline`,
+    /// for their first-seen dates); empty without one.
+    pub fn baseline(&self) -> &Baseline {
+        &self.baseline
+    }
+
     /// The directory azleak ran in: relative finding paths of file scans are relative to it.
     pub fn cwd(&self) -> &Path {
         &self.cwd
@@ -337,132 +325,9 @@ impl Settings {
     }
 
     /// What a scan of this kind covered: staged changes never cover a whole file set.
-    fn coverage_of(&self, kind: ScanKind) -> &Coverage {
+    pub fn coverage_of(&self, kind: ScanKind) -> &Coverage {
         if kind == ScanKind::Staged { &Coverage::Partial } else { &self.coverage }
     }
-
-    /// The filter stage, run once by every scanning command on a finished scan:
-    /// 1. fingerprints are computed (once, here) over the root-relative path, so they do not
-    ///    depend on where azleak was run from, for the findings that need one: those reported
-    ///    or recorded, and those whose rule and path a baseline entry has;
-    /// 2. findings below `min_confidence` are dropped (`below_threshold`);
-    /// 3. findings in allowlisted paths or with allowlisted secrets (`allowlisted`);
-    /// 4. findings on `azleak:allow` lines, unless `--no-inline-allow` (`allowed_inline`);
-    /// 5. baseline: known findings are dropped (`in_baseline`) and entries not found again in
-    ///    the covered part of the repository are counted (`stale_baseline`); in write mode every
-    ///    remaining finding is recorded (with the existing file's entries outside the covered
-    ///    part kept) and none is reported.
-    ///
-    /// Returns the baseline file to write, if any.
-    pub fn apply(
-        &self,
-        output: &mut ScanOutput,
-        kind: ScanKind,
-    ) -> Result<Option<BaselineUpdate>, ConfigError> {
-        let summary = &mut output.summary;
-        let findings = std::mem::take(&mut output.findings);
-        let relative: Vec<String> = findings.iter().map(|f| self.relative_path(f, kind)).collect();
-        // A baseline is committed: the paths it records hold no secret found by this scan,
-        // whether or not secrets are shown (its entries are matched by fingerprint, which is
-        // computed over the real path).
-        let redactor = crate::report::Redactor::new(findings.iter().map(|f| &f.secret));
-        // Fingerprints are slow by design (see `finding::derive_secret_key`): compute them only
-        // for findings that are reported or recorded, or that could match a baseline entry.
-        let verdicts: Vec<Verdict> = findings
-            .iter()
-            .zip(&relative)
-            .map(|(f, relative)| {
-                if f.confidence < self.min_confidence {
-                    Verdict::BelowThreshold
-                } else if self.allowlist.allows(relative, f.secret.reveal()).is_some() {
-                    Verdict::Allowlisted
-                } else if self.inline_allow && f.allowed_inline {
-                    Verdict::AllowedInline
-                } else {
-                    Verdict::Kept
-                }
-            })
-            .collect();
-        let needs_fingerprint: Vec<bool> = (0..findings.len())
-            .map(|i| {
-                verdicts[i] == Verdict::Kept
-                    || self.baseline.has_path(&findings[i].rule_id, &redactor.redact(&relative[i]))
-            })
-            .collect();
-        let fingerprinter = finding::Fingerprinter::derive(
-            (0..findings.len())
-                .filter(|&i| needs_fingerprint[i])
-                .map(|i| (findings[i].rule_id.as_str(), findings[i].secret.reveal())),
-        );
-        let mut found = BTreeSet::new();
-        let mut kept: Vec<(Finding, String)> = Vec::new();
-        for (i, ((mut f, relative), verdict)) in
-            findings.into_iter().zip(relative).zip(verdicts).enumerate()
-        {
-            if needs_fingerprint[i] {
-                f.fingerprint = fingerprinter.fingerprint(&f.rule_id, &relative, f.secret.reveal());
-                found.insert(f.fingerprint.clone());
-            }
-            match verdict {
-                Verdict::BelowThreshold => summary.below_threshold += 1,
-                Verdict::Allowlisted => summary.allowlisted += 1,
-                Verdict::AllowedInline => summary.allowed_inline += 1,
-                Verdict::Kept => kept.push((f, relative)),
-            }
-        }
-        let mut update = None;
-        match &self.baseline_mode {
-            BaselineMode::Off => {}
-            BaselineMode::Check { path, prune } => {
-                kept.retain(|(f, _)| {
-                    let known = self.baseline.is_known(f);
-                    summary.in_baseline += u64::from(known);
-                    !known
-                });
-                let coverage = self.coverage_of(kind);
-                let stale: BTreeSet<String> = self
-                    .baseline
-                    .stale(&found, |e| coverage.covers(&e.path))
-                    .map(|e| e.fingerprint.clone())
-                    .collect();
-                summary.stale_baseline = stale.len() as u64;
-                if *prune {
-                    if *coverage == Coverage::Partial {
-                        return Err(ConfigError::PruneNeedsFullScan);
-                    }
-                    update = Some(BaselineUpdate {
-                        path: path.clone(),
-                        baseline: self.baseline.without(&stale),
-                        pruned: stale.len(),
-                    });
-                }
-            }
-            BaselineMode::Write { path } => {
-                let mut baseline = Baseline::record(
-                    kept.iter().map(|(f, relative)| (f, redactor.redact(relative).into_owned())),
-                    &self.baseline,
-                    &baseline::today_utc(),
-                );
-                // Entries of the existing file outside what this scan covered stay.
-                let coverage = self.coverage_of(kind);
-                baseline.keep_from(&self.baseline, |e| !coverage.covers(&e.path));
-                summary.in_baseline += kept.len() as u64;
-                kept.clear();
-                update = Some(BaselineUpdate { path: path.clone(), baseline, pruned: 0 });
-            }
-        }
-        output.findings = kept.into_iter().map(|(f, _)| f).collect();
-        Ok(update)
-    }
-}
-
-/// What the filter stage decides for one finding before the baseline.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Verdict {
-    BelowThreshold,
-    Allowlisted,
-    AllowedInline,
-    Kept,
 }
 
 impl Coverage {
@@ -552,71 +417,5 @@ mod tests {
         assert!(is_under("src", "src"));
         assert!(!is_under("srcx/a.rs", "src"));
         assert_eq!(normalize(Path::new("/a/./b/../c")), PathBuf::from("/a/c"));
-    }
-
-    fn history_finding(path: &str, secret: &str, allowed_inline: bool) -> Finding {
-        Finding {
-            rule_id: "azure.entra.client-secret".into(),
-            confidence: Confidence::High,
-            path: path.into(),
-            part: crate::finding::Part::Content,
-            line: 7,
-            column: 1,
-            end_column: 41,
-            secret: crate::finding::Secret::new(secret),
-            entropy: 4.0,
-            checksum: crate::finding::ChecksumStatus::Valid,
-            encoding: None,
-            fingerprint: String::new(),
-            line_hash: String::new(),
-            commit: Some(crate::finding::CommitInfo {
-                commit: "0123456789abcdef0123456789abcdef01234567".into(),
-                author_name: "A".into(),
-                author_email: "a@example.com".into(),
-                date: "2024-01-01T00:00:00+00:00".into(),
-                summary: "add config".into(),
-            }),
-            copies: None,
-            allowed_inline,
-        }
-    }
-
-    #[test]
-    fn history_findings_are_known_by_rule_path_and_secret() {
-        let dir = std::env::temp_dir().join(format!("azleak-unit-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        let base_path = dir.join("baseline.json");
-        let known = history_finding("conf/app.env", "known-secret-value", false);
-        let mut recorded = known.clone();
-        recorded.fingerprint =
-            finding::fingerprint(&known.rule_id, "conf/app.env", known.secret.reveal());
-        let previous = Baseline::record(
-            [(&recorded, "conf/app.env".to_string())],
-            &Baseline::default(),
-            "2020-01-01",
-        );
-        previous.write(&base_path).expect("write baseline");
-        let overrides = Overrides {
-            config: ConfigSource::Ignore,
-            baseline: BaselineMode::Check { path: base_path.clone(), prune: false },
-            ..Overrides::default()
-        };
-        let settings = Settings::load(&dir, &overrides).expect("settings");
-        let mut output = ScanOutput {
-            findings: vec![
-                known.clone(),
-                history_finding("other/app.env", "known-secret-value", false),
-                history_finding("conf/app.env", "new-secret-value", true),
-            ],
-            ..ScanOutput::default()
-        };
-        let update = settings.apply(&mut output, ScanKind::History).expect("applies");
-        assert!(update.is_none());
-        let left: Vec<&str> = output.findings.iter().map(|f| f.path.as_str()).collect();
-        assert_eq!(left, ["other/app.env"], "same secret elsewhere is new; inline-allowed dropped");
-        assert_eq!(output.summary.in_baseline, 1);
-        assert_eq!(output.summary.allowed_inline, 1);
-        assert_eq!(output.summary.stale_baseline, 0, "coverage unknown: nothing is stale");
-        std::fs::remove_dir_all(&dir).expect("clean up");
     }
 }

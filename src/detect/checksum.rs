@@ -4,6 +4,8 @@
 //! Marvin32 hash of the first 37 characters, written in base 66. This module owns that arithmetic
 //! and nothing else; the detector decides what a failing checksum means for confidence.
 
+use crate::rules::ChecksumKind;
+
 /// Seed Entra ID uses for the checksum (`"AadPwd00"`, little-endian).
 const SEED: u64 = 0x4161_6450_7764_3030;
 
@@ -54,6 +56,13 @@ fn encode_base66(mut value: u32) -> [u8; 6] {
         value /= 66;
     }
     out
+}
+
+/// Whether `secret` passes the checksum a rule names.
+pub fn verify(kind: ChecksumKind, secret: &[u8]) -> bool {
+    match kind {
+        ChecksumKind::EntraClientSecret => entra_checksum_valid(secret),
+    }
 }
 
 /// Whether `secret` is a 40-character current-format secret whose last three characters are the

@@ -10,39 +10,14 @@
 
 use std::sync::LazyLock;
 
+use aho_corasick::AhoCorasick;
 use base64::Engine;
 use base64::engine::DecodePaddingMode;
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
-use serde::{Deserialize, Serialize};
 
-/// How a secret was written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Encoding {
-    /// Percent-encoding (`%7E`).
-    Percent,
-    /// JSON `\uXXXX` escapes.
-    JsonEscape,
-    /// Standard base64.
-    Base64,
-    /// Split into string literals joined by `+`, `.`, `&` or `..` (or adjacent literals).
-    Concat,
-}
+use crate::rules::Rule;
 
-impl Encoding {
-    /// Short name used in reports.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Encoding::Percent => "percent",
-            Encoding::JsonEscape => "json-escape",
-            Encoding::Base64 => "base64",
-            Encoding::Concat => "concat",
-        }
-    }
-}
-
-/// Markers of current and 7Q~ secrets, whose base64 forms are the base64 triggers.
-const MARKERS: [&[u8; 3]; 2] = [b"8Q~", b"7Q~"];
+pub use crate::rules::Encoding;
 
 /// Encoded bytes a blob may have decoded, as a multiple of its size...
 const BUDGET_PER_BYTE: usize = 2;
@@ -75,20 +50,74 @@ impl Budget {
     }
 }
 
-/// Every trigger literal with the encoding it signals.
-pub fn triggers() -> Vec<(Vec<u8>, Encoding)> {
-    let mut out = vec![
-        (b"%7E".to_vec(), Encoding::Percent),
-        (b"%7e".to_vec(), Encoding::Percent),
-        (b"\\u007e".to_vec(), Encoding::JsonEscape),
-        (b"\\u007E".to_vec(), Encoding::JsonEscape),
-    ];
-    for marker in MARKERS {
-        for signature in base64_signatures(marker) {
-            out.push((signature, Encoding::Base64));
+/// The trigger literals of a set of rules, each with the encoding it signals: for every marker
+/// of a rule ([`Rule::decodes`](crate::rules::Rule::decodes)), its base64 signatures at the
+/// three alignments, and the percent (`%7E`, `%7e`) and JSON (`\u007e`, `\u007E`) escapes of
+/// its non-alphanumeric bytes. Sorted, without duplicates.
+pub fn triggers<'a>(rules: impl IntoIterator<Item = &'a Rule>) -> Vec<(Vec<u8>, Encoding)> {
+    let mut out = Vec::new();
+    for rule in rules {
+        for marker in &rule.syntax.encoded_markers {
+            let special = marker.bytes().filter(|b| !b.is_ascii_alphanumeric());
+            for b in special {
+                if rule.decodes(Encoding::Percent) {
+                    out.push((format!("%{b:02X}").into_bytes(), Encoding::Percent));
+                    out.push((format!("%{b:02x}").into_bytes(), Encoding::Percent));
+                }
+                if rule.decodes(Encoding::JsonEscape) {
+                    out.push((format!("\\u{b:04x}").into_bytes(), Encoding::JsonEscape));
+                    out.push((format!("\\u{b:04X}").into_bytes(), Encoding::JsonEscape));
+                }
+            }
+            if rule.decodes(Encoding::Base64) {
+                for signature in base64_signatures(marker.as_bytes()) {
+                    out.push((signature, Encoding::Base64));
+                }
+            }
         }
     }
+    out.sort();
+    out.dedup();
     out
+}
+
+/// The markers whose string literals are joined with the literals concatenated to them.
+#[derive(Debug, Clone)]
+pub struct Markers {
+    finder: Option<AhoCorasick>,
+    literals: Vec<Vec<u8>>,
+}
+
+impl Markers {
+    /// The markers of the rules that ask for split-literal joining.
+    pub fn of<'a>(rules: impl IntoIterator<Item = &'a Rule>) -> Markers {
+        Markers::from_literals(
+            rules
+                .into_iter()
+                .filter(|r| r.decodes(Encoding::Concat))
+                .flat_map(|r| r.syntax.encoded_markers.iter().map(|m| m.as_bytes().to_vec())),
+        )
+    }
+
+    /// These literals as markers.
+    pub fn from_literals(literals: impl IntoIterator<Item = Vec<u8>>) -> Markers {
+        let mut literals: Vec<Vec<u8>> = literals.into_iter().collect();
+        literals.sort();
+        literals.dedup();
+        let finder = (!literals.is_empty())
+            .then(|| AhoCorasick::new(&literals).expect("marker automaton within size limits"));
+        Markers { finder, literals }
+    }
+
+    /// The marker literals, sorted.
+    pub fn literals(&self) -> &[Vec<u8>] {
+        &self.literals
+    }
+
+    /// Whether `bytes` holds a marker.
+    pub fn found_in(&self, bytes: &[u8]) -> bool {
+        self.finder.as_ref().is_some_and(|f| f.is_match(bytes))
+    }
 }
 
 /// The base64 characters that depend only on `literal`, for each of the 3 alignments it can
@@ -178,12 +207,18 @@ pub fn run(hay: &[u8], at: usize, encoding: Encoding, floor: usize) -> (usize, u
 }
 
 /// Decodes `hay[start..end]`; `None` if it does not decode to anything new.
-pub fn decode(hay: &[u8], (start, end): (usize, usize), encoding: Encoding) -> Option<Decoded> {
+/// `markers` tell which joined literals hold a secret marker.
+pub fn decode(
+    hay: &[u8],
+    (start, end): (usize, usize),
+    encoding: Encoding,
+    markers: &Markers,
+) -> Option<Decoded> {
     match encoding {
         Encoding::Percent => unescape(hay, start, end, b"%", 2),
         Encoding::JsonEscape => unescape(hay, start, end, b"\\u", 4),
         Encoding::Base64 => decode_base64(hay, start, end),
-        Encoding::Concat => join_literals(hay, start, end),
+        Encoding::Concat => join_literals(hay, start, end, markers),
     }
 }
 
@@ -201,16 +236,12 @@ const MAX_PIECE: usize = 64;
 const MAX_PIECES_AROUND: usize = 5;
 const MAX_GAP: usize = 16;
 
-fn has_marker(piece: &[u8]) -> bool {
-    memchr::memmem::find(piece, b"Q~").is_some()
-}
-
 /// The string literal whose contents are `hay[start..end]`, with the literals concatenated to
 /// it on either side (`"abc8Q~" + "rest"`, `'abc' . '8Q~...'`, `"a" & "b"`, adjacent literals),
 /// joined: up to [`MAX_PIECES_AROUND`] literals before the first and after the last literal that
 /// holds a secret marker, so a chain of literals is joined once, whatever its length. `None`
 /// unless at least two literals were joined.
-fn join_literals(hay: &[u8], start: usize, end: usize) -> Option<Decoded> {
+fn join_literals(hay: &[u8], start: usize, end: usize, markers: &Markers) -> Option<Decoded> {
     if start == 0 || end >= hay.len() || !is_quote(hay[start - 1]) || hay[end] != hay[start - 1] {
         return None;
     }
@@ -227,7 +258,8 @@ fn join_literals(hay: &[u8], start: usize, end: usize) -> Option<Decoded> {
             Some(close) if hay[close] == quote && close > body => {
                 after.push((body, close));
                 pos = close + 1;
-                since_marker = if has_marker(&hay[body..close]) { 0 } else { since_marker + 1 };
+                since_marker =
+                    if markers.found_in(&hay[body..close]) { 0 } else { since_marker + 1 };
             }
             _ => break,
         }
@@ -343,6 +375,10 @@ fn decode_base64(hay: &[u8], start: usize, end: usize) -> Option<Decoded> {
 mod tests {
     use super::*;
 
+    fn markers() -> Markers {
+        Markers::from_literals([b"8Q~".to_vec(), b"7Q~".to_vec()])
+    }
+
     #[test]
     fn base64_signatures_cover_every_alignment() {
         let sigs = base64_signatures(b"8Q~");
@@ -358,11 +394,31 @@ mod tests {
     }
 
     #[test]
+    fn the_builtin_rules_trigger_what_was_once_hard_coded() {
+        let rules = crate::rules::RuleSet::builtin().expect("built-in rules");
+        let mut expected = vec![
+            (b"%7E".to_vec(), Encoding::Percent),
+            (b"%7e".to_vec(), Encoding::Percent),
+            (b"\\u007e".to_vec(), Encoding::JsonEscape),
+            (b"\\u007E".to_vec(), Encoding::JsonEscape),
+        ];
+        for marker in [b"8Q~", b"7Q~"] {
+            expected.extend(base64_signatures(marker).into_iter().map(|s| (s, Encoding::Base64)));
+        }
+        expected.sort();
+        expected.dedup();
+        assert_eq!(triggers(rules.iter()), expected);
+        let markers = Markers::of(rules.iter());
+        let digits: Vec<Vec<u8>> = (b'0'..=b'9').map(|d| vec![d, b'Q', b'~']).collect();
+        assert_eq!(markers.literals(), digits.as_slice());
+    }
+
+    #[test]
     fn percent_runs_decode_with_origins() {
         let hay = b"secret=ab%7Ecd&x=1";
         let span = run(hay, 9, Encoding::Percent, 0);
         assert_eq!(span, (7, 14));
-        let d = decode(hay, (7, 14), Encoding::Percent).expect("decodes");
+        let d = decode(hay, (7, 14), Encoding::Percent, &markers()).expect("decodes");
         assert_eq!(d.bytes, b"ab~cd");
         assert_eq!(d.original_span(2, 3), (9, 12));
         assert_eq!(d.original_span(0, 5), (7, 14));
@@ -371,7 +427,7 @@ mod tests {
     #[test]
     fn json_escapes_decode() {
         let hay = br#""abc8Q\u007edef""#;
-        let d = decode(hay, (1, hay.len() - 1), Encoding::JsonEscape).expect("decodes");
+        let d = decode(hay, (1, hay.len() - 1), Encoding::JsonEscape, &markers()).expect("decodes");
         assert_eq!(d.bytes, b"abc8Q~def");
     }
 
@@ -381,13 +437,16 @@ mod tests {
             "klm";"#;
         let at = 13;
         let span = run(hay, at, Encoding::Concat, 0);
-        let d = decode(hay, span, Encoding::Concat).expect("joins");
+        let d = decode(hay, span, Encoding::Concat, &markers()).expect("joins");
         assert_eq!(d.bytes, b"abc8Q~defghijklm");
         assert_eq!(d.original_span(0, 3), (10, 13));
         let before = br#"x = "ab" + "c8Q~def""#;
         let span = run(before, 14, Encoding::Concat, 0);
-        assert_eq!(decode(before, span, Encoding::Concat).expect("joins").bytes, b"abc8Q~def");
-        assert!(decode(b"\"abc8Q~def\", \"x\"", (1, 10), Encoding::Concat).is_none());
+        assert_eq!(
+            decode(before, span, Encoding::Concat, &markers()).expect("joins").bytes,
+            b"abc8Q~def"
+        );
+        assert!(decode(b"\"abc8Q~def\", \"x\"", (1, 10), Encoding::Concat, &markers()).is_none());
     }
 
     #[test]
@@ -409,7 +468,7 @@ mod tests {
     fn a_chain_of_literals_with_markers_is_joined_whole() {
         let piece = "\"ab8Q~cd\"";
         let hay = vec![piece; 20].join(" + ");
-        let d = decode(hay.as_bytes(), (1, 8), Encoding::Concat).expect("joins");
+        let d = decode(hay.as_bytes(), (1, 8), Encoding::Concat, &markers()).expect("joins");
         assert_eq!(d.bytes, "ab8Q~cd".repeat(20).as_bytes());
         assert_eq!(d.extent(), (1, hay.len() - 1));
     }
@@ -423,7 +482,8 @@ mod tests {
     #[test]
     fn base64_decodes_with_or_without_padding() {
         let encoded = base64::engine::general_purpose::STANDARD.encode("hello world!?");
-        let d = decode(encoded.as_bytes(), (0, encoded.len()), Encoding::Base64).expect("decodes");
+        let d = decode(encoded.as_bytes(), (0, encoded.len()), Encoding::Base64, &markers())
+            .expect("decodes");
         assert_eq!(d.bytes, b"hello world!?");
         assert_eq!(*d.origin.last().expect("end"), encoded.trim_end_matches('=').len());
     }

@@ -7,6 +7,7 @@
 
 pub mod checksum;
 pub mod decode;
+mod examples;
 pub mod filters;
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
@@ -15,6 +16,7 @@ use regex_automata::meta::Cache;
 use regex_automata::util::captures::Captures;
 
 pub use decode::{Budget, Encoding};
+pub use examples::check_examples;
 
 use crate::finding::{ChecksumStatus, Confidence};
 use crate::rules::{Rule, RuleSet};
@@ -50,9 +52,11 @@ pub struct Detector {
     keyword_len: Vec<usize>,
     /// For each pattern, the encoding it signals if it is a decoding trigger.
     trigger: Vec<Option<Encoding>>,
-    /// For each pattern, whether it holds a secret marker (`Q~`), which may sit in a string
-    /// literal that is concatenated with others.
+    /// For each pattern, whether it holds a rule's secret marker (`encoded_markers`), which may
+    /// sit in a string literal that is concatenated with others.
     marker: Vec<bool>,
+    /// The markers of the rules that join split literals.
+    markers: decode::Markers,
 }
 
 /// Per-thread mutable state for [`Detector::scan`].
@@ -97,6 +101,16 @@ impl Detector {
                 }
             }
         }
+        // The rules' literal markers start split-literal joining wherever they are found: as a
+        // keyword, inside a longer keyword, or alone (then as a pattern of no rule of its own).
+        let markers = decode::Markers::of(rules.iter());
+        for marker in markers.literals() {
+            let marker = String::from_utf8_lossy(marker).into_owned();
+            if !patterns.contains(&marker) {
+                patterns.push(marker);
+                keyword_rules.push(Vec::new());
+            }
+        }
         // The search reports the longest keyword at each position; a keyword contained in it
         // (`Q~` in `8Q~`) must still select its own rules, so each keyword carries the rules of
         // every keyword it contains (compared case-insensitively).
@@ -118,20 +132,25 @@ impl Detector {
         let mut keyword_rules: Vec<Vec<usize>> = keyword_rules;
         let mut patterns: Vec<Vec<u8>> = patterns.into_iter().map(String::into_bytes).collect();
         let mut trigger = vec![None; patterns.len()];
-        for (literal, encoding) in decode::triggers() {
+        // The rules' own decoding triggers: their markers' base64 signatures and escapes.
+        for (literal, encoding) in decode::triggers(rules.iter()) {
             patterns.push(literal);
             keyword_rules.push(Vec::new());
             trigger.push(Some(encoding));
         }
         let keyword_len = patterns.iter().map(Vec::len).collect();
-        let marker = patterns.iter().map(|p| p.windows(2).any(|w| w == b"Q~")).collect();
+        let marker = patterns
+            .iter()
+            .zip(&trigger)
+            .map(|(p, t)| t.is_none() && markers.found_in(p))
+            .collect();
         // Case-sensitive over a few case variants, rather than ASCII case-insensitive: that
         // keeps the automaton's SIMD prefilter, which is most of the scanner's speed.
         let keywords = AhoCorasickBuilder::new()
             .match_kind(MatchKind::LeftmostLongest)
             .build(&patterns)
             .expect("keyword automaton within size limits");
-        Detector { rules, keywords, keyword_rules, keyword_len, trigger, marker }
+        Detector { rules, keywords, keyword_rules, keyword_len, trigger, marker, markers }
     }
 
     /// The rules this detector runs.
@@ -176,7 +195,7 @@ impl Detector {
                 scratch.decode_limited = true;
                 break;
             }
-            let Some(text) = decode::decode(hay, span, encoding) else { continue };
+            let Some(text) = decode::decode(hay, span, encoding, &self.markers) else { continue };
             let extent = text.extent();
             if extent.1 > *floor {
                 *floor = extent.1;
@@ -355,7 +374,7 @@ fn evaluate(index: usize, rule: &Rule, hay: &[u8], start: usize, end: usize) -> 
     let entropy = filters::shannon_entropy(secret);
     let checksum = match syntax.checksum {
         None => ChecksumStatus::NotApplicable,
-        Some(kind) if kind.verify(secret) => ChecksumStatus::Valid,
+        Some(kind) if checksum::verify(kind, secret) => ChecksumStatus::Valid,
         Some(_) => ChecksumStatus::Invalid,
     };
     let strong = checksum != ChecksumStatus::Invalid

@@ -37,13 +37,17 @@ impl Reporter for GithubReporter {
                 Confidence::Medium => "error",
                 Confidence::Low => "warning",
             };
-            let name =
-                report.rules.get(&f.rule_id).map_or(f.rule_id.as_str(), |r| r.syntax.name.as_str());
+            let rule = report.rules.get(&f.rule_id);
+            let name = rule.map_or(f.rule_id.as_str(), |r| r.syntax.name.as_str());
             let mut message = format!(
-                "{name} ({} confidence, hint {}). Rotate it: Microsoft Entra ID > App registrations > Certificates & secrets; then keep it in Key Vault.",
+                "{name} ({} confidence, hint {}).",
                 f.confidence,
                 f.secret.display(report.options.show_secrets)
             );
+            if let Some(rule) = rule {
+                message.push(' ');
+                message.push_str(&rule.short_remediation());
+            }
             if f.copies.is_some() {
                 message
                     .push_str(&format!(" The same secret appears in {} places.", f.copy_count()));

@@ -14,8 +14,6 @@ mod text;
 
 use std::io::{self, Write};
 
-use clap::ValueEnum;
-
 use crate::finding::{Confidence, Finding};
 use crate::rules::RuleSet;
 use crate::scan::Summary;
@@ -25,8 +23,8 @@ pub use json::JSON_SCHEMA_VERSION;
 pub use redact::{Redacted, Redactor};
 pub use sarif::MAX_SARIF_RESULTS;
 
-/// Output formats.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+/// Output formats. (The command line maps its own argument enum to this one.)
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     /// Human-readable, `path:line:col` per finding, with remediation and a summary.
     Text,

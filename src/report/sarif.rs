@@ -227,11 +227,12 @@ fn result(
 ) -> SarifResult {
     let show = options.show_secrets;
     let name = rule.map_or(f.rule_id.as_str(), |r| r.syntax.name.as_str());
-    let mut text = format!(
-        "{name} ({} confidence) with hint {}: rotate it in Microsoft Entra ID > App registrations > Certificates & secrets.",
-        f.confidence,
-        f.secret.redacted()
-    );
+    let mut text =
+        format!("{name} ({} confidence) with hint {}.", f.confidence, f.secret.redacted());
+    if let Some(rule) = rule {
+        text.push(' ');
+        text.push_str(&rule.short_remediation());
+    }
     let others = f.copy_count() - 1;
     let omitted = match listed_at {
         _ if f.copies.is_none() => 0,

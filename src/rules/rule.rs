@@ -57,8 +57,22 @@ pub struct RuleSyntax {
     /// Texts that must not produce a finding at the rule's confidence.
     #[serde(default)]
     pub negative_examples: Vec<String>,
+    /// Literals that mark this rule's secrets (`8Q~`), found even when the secret is written
+    /// encoded: their base64 signatures (at the three alignments) are base64 triggers, the
+    /// escapes of their non-alphanumeric bytes (`%7E`, `\u007e`) are percent and JSON-escape
+    /// triggers, and a string literal holding one is joined with the literals concatenated to it.
+    /// Printable ASCII, at least 3 bytes.
+    #[serde(default)]
+    pub encoded_markers: Vec<String>,
+    /// Which decoders the markers trigger (default: all of them).
+    #[serde(default = "all_decoders")]
+    pub decoders: Vec<Encoding>,
     /// What to do when the rule fires.
     pub remediation: String,
+    /// One sentence of remediation for annotations and SARIF result messages (default: the
+    /// first sentence of `remediation`).
+    #[serde(default)]
+    pub short_remediation: Option<String>,
     /// Documentation links.
     #[serde(default)]
     pub references: Vec<String>,
@@ -66,6 +80,13 @@ pub struct RuleSyntax {
     #[serde(default = "default_severity")]
     pub security_severity: f32,
 }
+
+fn all_decoders() -> Vec<Encoding> {
+    vec![Encoding::Percent, Encoding::JsonEscape, Encoding::Base64, Encoding::Concat]
+}
+
+/// Longest default short remediation, in characters.
+const MAX_SHORT_REMEDIATION: usize = 240;
 
 fn default_window() -> usize {
     256
@@ -75,23 +96,38 @@ fn default_severity() -> f32 {
     9.0
 }
 
+/// How a secret was written: the decoders a rule's `decoders` field names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Encoding {
+    /// Percent-encoding (`%7E`).
+    Percent,
+    /// JSON `\uXXXX` escapes.
+    JsonEscape,
+    /// Standard base64.
+    Base64,
+    /// Split into string literals joined by `+`, `.`, `&` or `..` (or adjacent literals).
+    Concat,
+}
+
+impl Encoding {
+    /// Short name used in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Encoding::Percent => "percent",
+            Encoding::JsonEscape => "json-escape",
+            Encoding::Base64 => "base64",
+            Encoding::Concat => "concat",
+        }
+    }
+}
+
 /// The checksums a rule can require.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ChecksumKind {
     /// The Marvin32/base-66 checksum of current `8Q~` Entra ID client secrets.
     EntraClientSecret,
-}
-
-impl ChecksumKind {
-    /// Whether `secret` passes this checksum.
-    pub fn verify(self, secret: &[u8]) -> bool {
-        match self {
-            ChecksumKind::EntraClientSecret => {
-                crate::detect::checksum::entra_checksum_valid(secret)
-            }
-        }
-    }
 }
 
 /// A compiled rule, ready to match.
@@ -131,6 +167,17 @@ impl Rule {
         if syntax.window == 0 {
             return Err("window must be at least 1 byte".into());
         }
+        for (i, marker) in syntax.encoded_markers.iter().enumerate() {
+            if marker.len() < 3 || !marker.bytes().all(|b| b.is_ascii_graphic()) {
+                return Err(format!(
+                    "key `encoded_markers`, entry {i}: a marker is at least 3 printable ASCII \
+                     characters without spaces"
+                ));
+            }
+        }
+        if syntax.short_remediation.as_deref().is_some_and(|s| s.trim().is_empty()) {
+            return Err("short_remediation must not be empty".into());
+        }
         let regex = build_regex(&syntax.pattern)
             .map_err(|e| format!("key `pattern`: invalid regex: {e}"))?;
         let secret_group = secret_group(&regex).map_err(|e| format!("key `pattern`: {e}"))?;
@@ -150,6 +197,40 @@ impl Rule {
     pub fn id(&self) -> &str {
         &self.syntax.id
     }
+
+    /// One sentence saying what to do: `short_remediation`, else the first sentence of
+    /// `remediation` (cut at a word boundary if it is very long), on one line.
+    pub fn short_remediation(&self) -> String {
+        let text = match &self.syntax.short_remediation {
+            Some(short) => short.trim(),
+            None => first_sentence(self.syntax.remediation.trim()),
+        };
+        let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        if text.chars().count() <= MAX_SHORT_REMEDIATION {
+            return text;
+        }
+        let cut: String = text.chars().take(MAX_SHORT_REMEDIATION).collect();
+        let cut = cut.rfind(' ').map_or(cut.as_str(), |at| &cut[..at]);
+        format!("{cut}…")
+    }
+
+    /// Whether the markers of this rule trigger `decoder`.
+    pub fn decodes(&self, decoder: Encoding) -> bool {
+        !self.syntax.encoded_markers.is_empty() && self.syntax.decoders.contains(&decoder)
+    }
+}
+
+/// Text up to and including the first `.`, `!` or `?` followed by whitespace (or the end).
+fn first_sentence(text: &str) -> &str {
+    let bytes = text.as_bytes();
+    for (i, &b) in bytes.iter().enumerate() {
+        if matches!(b, b'.' | b'!' | b'?')
+            && bytes.get(i + 1).is_none_or(|n| n.is_ascii_whitespace())
+        {
+            return &text[..=i];
+        }
+    }
+    text
 }
 
 /// Compiles a pattern with the size limits we use everywhere. The error says what is wrong and

@@ -14,6 +14,7 @@ mod hardening_output;
 mod hardening_scale;
 mod report;
 mod rules;
+mod rules_data;
 mod scan_fs;
 mod scan_git;
 mod stdin;

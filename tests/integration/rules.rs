@@ -19,7 +19,7 @@ fn builtin_rules_pass_their_own_examples() {
     assert!(rules.len() >= 6, "expected the Entra rule family, got {}", rules.len());
     let examples: usize = rules.iter().map(|r| r.syntax.examples.len()).sum();
     assert!(examples >= 20);
-    let problems = rules.check_examples();
+    let problems = azleak::detect::check_examples(&rules);
     assert!(problems.is_empty(), "{problems:#?}");
 }
 
