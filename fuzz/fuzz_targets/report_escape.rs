@@ -186,8 +186,13 @@ fn control_chars(output: &[u8]) -> usize {
     String::from_utf8_lossy(output).chars().filter(|c| c.is_control()).count()
 }
 
+/// Each control character replaced by its own private-use character: one-to-one, so strings
+/// that differ only in their control characters stay different (copies of one secret are
+/// listed once per path, and a many-to-one cleaning merged paths and lines).
 fn clean(s: &str) -> String {
-    s.chars().map(|c| if c.is_control() { '_' } else { c }).collect()
+    s.chars()
+        .map(|c| if c.is_control() { char::from_u32(0xF0000 + c as u32).unwrap_or('_') } else { c })
+        .collect()
 }
 
 fn cleaned(input: &Input) -> Input {
