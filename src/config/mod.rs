@@ -164,6 +164,8 @@ pub struct Settings {
     pub max_file_size: u64,
     /// Scan hidden files and directories.
     pub hidden: bool,
+    /// Open archives and scan their members (config key `archives`).
+    pub archives: bool,
     /// Path and secret allowlists.
     pub allowlist: Allowlist,
     /// Honour `azleak:allow` markers.
@@ -252,6 +254,7 @@ impl Settings {
                 .or(file.max_file_size)
                 .unwrap_or(DEFAULT_MAX_FILE_SIZE),
             hidden: overrides.hidden.or(file.scan_hidden).unwrap_or(true),
+            archives: file.archives.unwrap_or(true),
             allowlist,
             inline_allow: !overrides.no_inline_allow,
             baseline_mode: overrides.baseline.clone(),
@@ -554,6 +557,7 @@ mod tests {
             rule_id: "azure.entra.client-secret".into(),
             confidence: Confidence::High,
             path: path.into(),
+            member: None,
             part: crate::finding::Part::Content,
             line: 7,
             column: 1,

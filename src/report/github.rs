@@ -38,6 +38,9 @@ impl Reporter for GithubReporter {
                 f.confidence,
                 f.secret.display(report.options.show_secrets)
             );
+            if let Some(member) = &f.member {
+                message.push_str(&format!(" Inside the archive, in {member} (line {}).", f.line));
+            }
             if f.copies.is_some() {
                 message
                     .push_str(&format!(" The same secret appears in {} places.", f.copy_count()));

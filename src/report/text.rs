@@ -65,7 +65,7 @@ fn write_finding(w: &mut dyn Write, paint: &Paint, f: &Finding, show: bool) -> i
     writeln!(
         w,
         "{}:{}:{}: {} ({}) secret {}{}{}{}",
-        paint.path(&esc(&f.path)),
+        paint.path(&esc(&f.location_path())),
         paint.number(&f.line.to_string()),
         paint.number(&f.column.to_string()),
         paint.rule(&esc(&f.rule_id)),

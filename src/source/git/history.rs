@@ -27,10 +27,9 @@ use rayon::prelude::*;
 use super::metadata::{Metadata, redact, scan_metadata};
 use super::walk::{OUTSIDE, Walk, walk_commits};
 use super::{Earlier, GitError, Loaded, Progress, Source, commit_info, load_blob, open, short};
-use crate::detect::Detector;
-use crate::finding::{self, CommitInfo, CopyGroup, Finding, OtherLocation};
-use crate::scan::{ScanOutput, locate};
-use crate::source::{ScanError, SkipReason, Skipped};
+use crate::finding::{CommitInfo, CopyGroup, Finding, OtherLocation};
+use crate::scan::ScanOutput;
+use crate::source::{Blob, BlobScan, Origin, ScanError, Scanned, SkipReason, Skipped};
 
 /// How to scan a history.
 #[derive(Debug, Clone, Default)]
@@ -50,20 +49,20 @@ pub struct HistoryOptions {
 
 /// What reading one unique blob gave.
 enum BlobResult {
-    /// Scanned; `decode_limited` when its decoding budget ran out.
-    Scanned {
-        bytes: u64,
-        findings: Vec<Finding>,
-        decode_limited: bool,
-    },
+    /// Read and handed to the scan stage.
+    Scanned(Scanned),
     Skipped(SkipReason),
     Error(String),
 }
 
+/// (rule, secret, path, archive member) → (commit index, the match in the blob where that
+/// commit has it).
+type Introduced = BTreeMap<(String, String, u32, Option<String>), (u32, Finding)>;
+
 /// Scans the history of the repository at `repo_path`. Fails only if the repository, its refs or
 /// the range cannot be read; unreadable objects are listed in the summary's errors.
-pub fn scan_history(
-    detector: &Detector,
+pub fn scan_history<B: BlobScan>(
+    scanner: &B,
     repo_path: &Path,
     options: &HistoryOptions,
     progress: &dyn Progress,
@@ -91,9 +90,9 @@ pub fn scan_history(
     let source = &opened.source;
     let commits = &walk.commits;
     let (results, metadata) = in_pool(options.threads, || {
-        let results = scan_blobs(detector, source, &blobs, options, progress);
+        let results = scan_blobs(scanner, source, &walk, &blobs, options, progress);
         // Tags are not part of a range: only a whole-history scan reads them.
-        let metadata = scan_metadata(detector, source, commits, options.range.is_none());
+        let metadata = scan_metadata(scanner, source, commits, options.range.is_none());
         (results, metadata)
     });
 
@@ -102,13 +101,11 @@ pub fn scan_history(
     out.summary.shallow = Some(repo.is_shallow());
     out.summary.errors = std::mem::take(&mut walk.errors);
     for &path in &walk.submodules {
-        out.summary.skipped.push(Skipped {
-            path: walk.paths[path as usize].clone(),
-            reason: SkipReason::Submodule,
-        });
+        out.summary
+            .skipped
+            .push(Skipped::new(walk.paths[path as usize].clone(), SkipReason::Submodule));
     }
-    // (rule, secret, path) → (commit index, the match in the blob where that commit has it).
-    let mut introduced: BTreeMap<(String, String, u32), (u32, Finding)> = BTreeMap::new();
+    let mut introduced = Introduced::new();
     for ((oid, occ), result) in blobs.iter().zip(results) {
         let (first_path, first_commit) = occ[0];
         let name = || {
@@ -119,17 +116,13 @@ pub fn scan_history(
             )
         };
         match result {
-            BlobResult::Scanned { bytes, findings, decode_limited } => {
-                out.summary.files += 1;
-                out.summary.bytes += bytes;
-                if decode_limited {
-                    out.summary
-                        .skipped
-                        .push(Skipped { path: name(), reason: SkipReason::DecodeBudget });
-                }
+            BlobResult::Scanned(scanned) => {
+                let mut findings = Vec::new();
+                out.summary.add(scanned, &mut findings);
                 for f in findings {
                     for &(path, commit) in occ {
-                        let key = (f.rule_id.clone(), f.secret.reveal().to_string(), path);
+                        let secret = f.secret.reveal().to_string();
+                        let key = (f.rule_id.clone(), secret, path, f.member.clone());
                         let allowed = options.inline_allow && f.allowed_inline;
                         let better = introduced.get(&key).is_none_or(|(c, g)| {
                             let was_allowed = options.inline_allow && g.allowed_inline;
@@ -143,7 +136,7 @@ pub fn scan_history(
                 }
             }
             BlobResult::Skipped(reason) => {
-                out.summary.skipped.push(Skipped { path: name(), reason });
+                out.summary.skipped.push(Skipped::new(name(), reason));
             }
             BlobResult::Error(message) => {
                 out.summary
@@ -153,7 +146,7 @@ pub fn scan_history(
         }
     }
     if options.range.is_some() {
-        drop_inherited(detector, repo, &walk, &mut introduced, &mut out.summary.errors);
+        drop_inherited(scanner, repo, &walk, &mut introduced, &mut out.summary.errors);
     }
     out.findings = assemble(repo, &walk, introduced, &mut out.summary.errors);
     let Metadata { findings, errors, secrets } = metadata;
@@ -167,10 +160,7 @@ pub fn scan_history(
     }
     out.findings.extend(findings);
     out.summary.errors.extend(errors);
-    finding::sort_findings(&mut out.findings);
-    out.summary.sort();
-    out.summary.elapsed = started.elapsed();
-    Ok(out)
+    Ok(out.finish(started))
 }
 
 /// Runs `f` on a pool of `threads` worker threads (0: one per core).
@@ -181,11 +171,13 @@ fn in_pool<T: Send>(threads: usize, f: impl FnOnce() -> T + Send) -> T {
     }
 }
 
-/// Reads and scans each unique blob once, in parallel; each thread has its own repository
-/// handle and scratch space and holds one blob at a time.
-fn scan_blobs(
-    detector: &Detector,
+/// Reads each unique blob once, in parallel, and hands it to the scan stage; each thread has
+/// its own repository handle and scratch space and holds one blob at a time. A blob is named
+/// by the first (commit, path) it appears at.
+fn scan_blobs<B: BlobScan>(
+    scanner: &B,
     source: &Source,
+    walk: &Walk,
     blobs: &[(Oid, Vec<(u32, u32)>)],
     options: &HistoryOptions,
     progress: &dyn Progress,
@@ -193,18 +185,31 @@ fn scan_blobs(
     blobs
         .par_iter()
         .map_init(
-            || (source.reopen(), detector.scratch()),
-            |(repo, scratch), (oid, _)| {
+            || (source.reopen(), scanner.scratch()),
+            |(repo, scratch), (oid, occ)| {
                 let odb = match repo {
                     Ok(r) => r.odb(),
                     Err(e) => Err(git2::Error::from_str(e.message())),
                 };
-                let result = match odb {
-                    Ok(odb) => scan_blob(detector, scratch, &odb, *oid, options.max_file_size),
+                let result = match odb.and_then(|odb| {
+                    Ok(match load_blob(&odb, *oid, options.max_file_size)? {
+                        Loaded::Bytes(object) => {
+                            let (path, commit) = occ[0];
+                            let origin = Origin::Git {
+                                commit: short(walk.commits[commit as usize]),
+                                path: walk.paths[path as usize].clone(),
+                            };
+                            let blob = Blob { bytes: object.data(), origin: &origin };
+                            BlobResult::Scanned(scanner.scan(scratch, blob))
+                        }
+                        Loaded::Skipped(reason) => BlobResult::Skipped(reason),
+                    })
+                }) {
+                    Ok(result) => result,
                     Err(e) => BlobResult::Error(super::message(&e)),
                 };
                 let bytes = match &result {
-                    BlobResult::Scanned { bytes, .. } => *bytes,
+                    BlobResult::Scanned(s) => s.bytes,
                     _ => 0,
                 };
                 progress.blob(bytes);
@@ -214,39 +219,20 @@ fn scan_blobs(
         .collect()
 }
 
-fn scan_blob(
-    detector: &Detector,
-    scratch: &mut crate::detect::Scratch,
-    odb: &git2::Odb<'_>,
-    oid: Oid,
-    max_size: u64,
-) -> BlobResult {
-    match load_blob(odb, oid, max_size) {
-        Ok(Loaded::Text(object)) => {
-            let bytes = object.data();
-            let matches = detector.scan(bytes, scratch);
-            let findings = locate(detector, "", bytes, &matches);
-            let decode_limited = scratch.decode_limited();
-            BlobResult::Scanned { bytes: bytes.len() as u64, findings, decode_limited }
-        }
-        Ok(Loaded::Skipped(reason)) => BlobResult::Skipped(reason),
-        Err(e) => BlobResult::Error(super::message(&e)),
-    }
-}
-
 /// Range scans: drops secrets that a parent of their introducing commit already had at that
 /// path (the range changed the file but did not add that secret).
-fn drop_inherited(
-    detector: &Detector,
+fn drop_inherited<B: BlobScan>(
+    scanner: &B,
     repo: &Repository,
     walk: &Walk,
-    introduced: &mut BTreeMap<(String, String, u32), (u32, Finding)>,
+    introduced: &mut Introduced,
     errors: &mut Vec<ScanError>,
 ) {
-    let mut scratch = detector.scratch();
-    introduced.retain(|(_, _, path), (commit, f)| {
+    let mut scratch = scanner.scratch();
+    introduced.retain(|(_, _, path, _), (commit, f)| {
         let oid = walk.commits[*commit as usize];
-        let path = Path::new(&walk.paths[*path as usize]);
+        let path_text = &walk.paths[*path as usize];
+        let path = Path::new(path_text);
         let parents = match repo.find_commit(oid) {
             Ok(c) => c.parents().collect::<Vec<_>>(),
             Err(e) => {
@@ -258,7 +244,11 @@ fn drop_inherited(
         !parents.iter().any(|parent| {
             let Ok(entry) = parent.tree().and_then(|t| t.get_path(path)) else { return false };
             match repo.find_blob(entry.id()) {
-                Ok(blob) => Earlier::new(blob.content()).holds(detector, &mut scratch, f),
+                Ok(blob) => {
+                    let origin =
+                        Origin::Git { commit: short(parent.id()), path: path_text.clone() };
+                    Earlier::new(blob.content(), origin).holds(scanner, &mut scratch, f)
+                }
                 Err(_) => false,
             }
         })
@@ -270,12 +260,12 @@ fn drop_inherited(
 fn assemble(
     repo: &Repository,
     walk: &Walk,
-    introduced: BTreeMap<(String, String, u32), (u32, Finding)>,
+    introduced: Introduced,
     errors: &mut Vec<ScanError>,
 ) -> Vec<Finding> {
     let mut infos: HashMap<u32, Option<CommitInfo>> = HashMap::new();
     let mut findings = Vec::with_capacity(introduced.len());
-    for ((_rule, secret, path), (commit, mut f)) in introduced {
+    for ((_rule, secret, path, _member), (commit, mut f)) in introduced {
         let info = infos.entry(commit).or_insert_with(|| {
             let oid = walk.commits[commit as usize];
             match repo.find_commit(oid) {

@@ -10,15 +10,13 @@ use std::time::Instant;
 use git2::{Delta, DiffFindOptions, DiffOptions, FileMode, Oid, Repository};
 
 use super::{Earlier, GitError, Loaded, is_unborn, load_blob, open, repo_error};
-use crate::detect::Detector;
-use crate::finding;
-use crate::scan::{ScanOutput, locate};
-use crate::source::{ScanError, SkipReason, Skipped};
+use crate::scan::ScanOutput;
+use crate::source::{Blob, BlobScan, Origin, ScanError, SkipReason, Skipped};
 
 /// Scans the staged changes of the repository at `repo_path`. Works before the first commit
 /// (everything staged is new). Fails only if the repository, HEAD or the index cannot be read.
-pub fn scan_staged(
-    detector: &Detector,
+pub fn scan_staged<B: BlobScan>(
+    scanner: &B,
     repo_path: &Path,
     max_file_size: u64,
 ) -> Result<ScanOutput, GitError> {
@@ -54,7 +52,7 @@ pub fn scan_staged(
         .map_err(repo_error(repo_path, "cannot find renames in the index"))?;
 
     let odb = repo.odb().map_err(repo_error(repo_path, "cannot open the object database"))?;
-    let mut scratch = detector.scratch();
+    let mut scratch = scanner.scratch();
     let mut out = ScanOutput::default();
     out.summary.errors = opened.source.guard.corrupt.clone();
     for delta in diff.deltas() {
@@ -68,7 +66,7 @@ pub fn scan_staged(
         let path = new.path_bytes().map(String::from_utf8_lossy).unwrap_or_default().into_owned();
         match new.mode() {
             FileMode::Commit => {
-                out.summary.skipped.push(Skipped { path, reason: SkipReason::Submodule });
+                out.summary.skipped.push(Skipped::new(path, SkipReason::Submodule));
                 continue;
             }
             FileMode::Blob | FileMode::BlobExecutable => {}
@@ -80,36 +78,26 @@ pub fn scan_staged(
             && matches!(old.mode(), FileMode::Blob | FileMode::BlobExecutable))
         .then(|| old.id());
         match load_blob(&odb, new.id(), max_file_size) {
-            Ok(Loaded::Text(object)) => {
-                let bytes = object.data();
-                out.summary.files += 1;
-                out.summary.bytes += bytes.len() as u64;
-                let matches = detector.scan(bytes, &mut scratch);
-                let mut findings = locate(detector, &path, bytes, &matches);
-                if scratch.decode_limited() {
-                    let reason = SkipReason::DecodeBudget;
-                    out.summary.skipped.push(Skipped { path: path.clone(), reason });
-                }
-                if !findings.is_empty() {
+            Ok(Loaded::Bytes(object)) => {
+                let origin = Origin::Index(path.clone());
+                let mut scanned = scanner.scan(&mut scratch, Blob { bytes: object.data(), origin: &origin });
+                if !scanned.findings.is_empty() {
                     if let Some(old_id) = old_blob {
                         let before = read_old(repo, old_id, &path, &mut out.summary.errors);
-                        let mut before = Earlier::new(&before);
-                        findings.retain(|f| !before.holds(detector, &mut scratch, f));
+                        let mut before = Earlier::new(&before, Origin::Index(path.clone()));
+                        scanned.findings.retain(|f| !before.holds(scanner, &mut scratch, f));
                     }
                 }
-                out.findings.extend(findings);
+                out.summary.add(scanned, &mut out.findings);
             }
-            Ok(Loaded::Skipped(reason)) => out.summary.skipped.push(Skipped { path, reason }),
+            Ok(Loaded::Skipped(reason)) => out.summary.skipped.push(Skipped::new(path, reason)),
             Err(e) => out.summary.errors.push(ScanError {
                 path: format!("blob {} ({path})", new.id()),
                 message: super::message(&e),
             }),
         }
     }
-    finding::sort_findings(&mut out.findings);
-    out.summary.sort();
-    out.summary.elapsed = started.elapsed();
-    Ok(out)
+    Ok(out.finish(started))
 }
 
 /// HEAD's version of a staged file, to tell added secrets from ones already committed.
