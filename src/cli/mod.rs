@@ -16,7 +16,10 @@ use crate::report::{Redacted, Redactor, Report, ReportOptions, ScanKind, escape_
 use crate::rules::RuleSet;
 use crate::scan::{ScanOptions, ScanOutput, Scanner, scan_paths, scan_stdin_bytes};
 use crate::source::fs::WalkOptions;
-use args::{ArchiveArgs, Cli, ColorChoice, Command, InitArgs, ListFormat, OutputArgs, RulesCommand, ScanArgs};
+use args::{
+    ArchiveArgs, Cli, ColorChoice, Command, InitArgs, ListFormat, OutputArgs, RulesCommand,
+    ScanArgs,
+};
 
 /// How a command ended, short of a fatal error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -83,8 +83,8 @@ impl Summary {
         self.files += scanned.files;
         self.bytes += scanned.bytes;
         self.archive_members += scanned.files.saturating_sub(1);
-        self.binary += scanned.skipped.iter().filter(|s| s.reason == SkipReason::Binary).count()
-            as u64;
+        self.binary +=
+            scanned.skipped.iter().filter(|s| s.reason == SkipReason::Binary).count() as u64;
         self.skipped.extend(scanned.skipped);
         self.errors.extend(scanned.errors);
         findings.extend(scanned.findings);

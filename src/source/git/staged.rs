@@ -80,7 +80,8 @@ pub fn scan_staged<B: BlobScan>(
         match load_blob(&odb, new.id(), max_file_size) {
             Ok(Loaded::Bytes(object)) => {
                 let origin = Origin::Index(path.clone());
-                let mut scanned = scanner.scan(&mut scratch, Blob { bytes: object.data(), origin: &origin });
+                let mut scanned =
+                    scanner.scan(&mut scratch, Blob { bytes: object.data(), origin: &origin });
                 if !scanned.findings.is_empty() {
                     if let Some(old_id) = old_blob {
                         let before = read_old(repo, old_id, &path, &mut out.summary.errors);
