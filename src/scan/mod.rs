@@ -1,7 +1,7 @@
 //! The scan stage, the one pipeline every mode (directory, standard input, history, range,
 //! staged) uses: a source hands it [`Blob`]s through [`BlobScan`], and it turns each into
 //! located [`Finding`]s: classify (archive, text in UTF-8/16/32, binary) → expand (archive
-//! members, to any depth within the limits; see [`expand`]) → detect → [`locate`]. It also
+//! members, to any depth within the limits; see [`Scanner`]) → detect → [`locate`]. It also
 //! collects the [`Summary`] of what was scanned, skipped and unreadable. Dedup of identical
 //! blobs is by git object id in history scans (the source reads each unique blob once).
 //! Filtering by confidence, allowlists and baselines happens after this, in the filter stage.
