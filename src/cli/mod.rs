@@ -146,7 +146,15 @@ pub fn scanner(settings: &Settings, archives: &ArchiveArgs) -> Result<Scanner> {
     };
     options.limits.max_depth = usize::from(archives.max_archive_depth);
     options.limits.max_member_size = settings.max_file_size;
-    Ok(Scanner::new(settings.load_rules()?, settings.load_rules()?, options))
+    // The binary detector loads the same rules again, only if a binary blob comes.
+    let (paths, disabled) = (settings.rules.clone(), settings.disabled_rules.clone());
+    let binary_rules = move || {
+        let mut rules = RuleSet::builtin().ok()?;
+        rules.add_paths(&paths).ok()?;
+        rules.disable(&disabled);
+        Some(rules)
+    };
+    Ok(Scanner::new(settings.load_rules()?, binary_rules, options))
 }
 
 /// Runs the filter stage ([`Settings::apply`]: threshold, allowlists, inline allow, baseline),

@@ -40,10 +40,15 @@ impl Default for ScanOptions {
 /// expansion options and the run's decompression budget. Shared by every thread of a scan.
 pub struct Scanner {
     text: Detector,
-    binary: Option<Binary>,
+    /// Built on the first binary blob, so a scan of text alone does not compile the rules twice.
+    binary: std::sync::OnceLock<Option<Binary>>,
+    binary_rules: BinaryRules,
     options: ScanOptions,
     budget: Budget,
 }
+
+/// Loads the rule set again, for the binary detector.
+type BinaryRules = Box<dyn Fn() -> Option<RuleSet> + Send + Sync>;
 
 /// Scanning binary bytes: the rules with a checksum, and their keywords as UTF-16LE, to look
 /// for string runs only in binaries that can hold one.
@@ -59,36 +64,31 @@ pub struct ScanScratch {
 }
 
 impl Scanner {
-    /// A scanner for `rules`. `binary_rules` is the same rule set loaded again (a rule set is
-    /// compiled once per use): only its rules that carry a checksum are kept, for binary bytes.
-    pub fn new(rules: RuleSet, mut binary_rules: RuleSet, options: ScanOptions) -> Scanner {
-        let unproven: Vec<String> = binary_rules
-            .iter()
-            .filter(|r| r.syntax.checksum.is_none())
-            .map(|r| r.id().to_string())
-            .collect();
-        binary_rules.disable(&unproven);
-        let binary = (!binary_rules.is_empty()).then(|| {
-            let mut wide = Vec::new();
-            for rule in binary_rules.iter() {
-                for k in &rule.syntax.keywords {
-                    let variants = if rule.syntax.case_sensitive_keywords {
-                        vec![k.clone()]
-                    } else {
-                        detect::case_variants(k)
-                    };
-                    for v in variants {
-                        wide.push(v.encode_utf16().flat_map(u16::to_le_bytes).collect::<Vec<u8>>());
-                    }
-                }
-            }
-            let wide = (!wide.is_empty()).then(|| AhoCorasick::new(&wide).ok()).flatten();
-            Binary { detector: Detector::new(binary_rules), wide }
-        });
+    /// A scanner for `rules`. `binary_rules` loads the same rule set again (a compiled rule set
+    /// has one owner), called once, on the first binary blob: only its rules that carry a
+    /// checksum are kept, for binary bytes.
+    pub fn new(
+        rules: RuleSet,
+        binary_rules: impl Fn() -> Option<RuleSet> + Send + Sync + 'static,
+        options: ScanOptions,
+    ) -> Scanner {
         let budget = Budget::new(options.budget);
-        Scanner { text: Detector::new(rules), binary, options, budget }
+        Scanner {
+            text: Detector::new(rules),
+            binary: std::sync::OnceLock::new(),
+            binary_rules: Box::new(binary_rules),
+            options,
+            budget,
+        }
     }
 
+    /// The checksum-only detector, built on first use.
+    fn binary(&self) -> Option<&Binary> {
+        self.binary.get_or_init(|| (self.binary_rules)().and_then(Binary::new)).as_ref()
+    }
+}
+
+impl Scanner {
     /// The detector for text (every rule).
     pub fn detector(&self) -> &Detector {
         &self.text
@@ -162,7 +162,8 @@ impl Scanner {
             }
             Content::Binary => {
                 out.skipped.push(Skipped::new(origin.label(), SkipReason::Binary));
-                if let (Some(binary), Some(scratch)) = (&self.binary, &mut s.binary) {
+                if let Some(binary) = self.binary() {
+                    let scratch = s.binary.get_or_insert_with(|| binary.detector.scratch());
                     out.findings.extend(binary.scan(origin.path(), bytes, scratch));
                 }
             }
@@ -174,6 +175,33 @@ impl Scanner {
 }
 
 impl Binary {
+    /// The binary detector from `binary_rules`: its rules with a checksum; `None` if none has.
+    fn new(mut binary_rules: RuleSet) -> Option<Binary> {
+        let unproven: Vec<String> = binary_rules
+            .iter()
+            .filter(|r| r.syntax.checksum.is_none())
+            .map(|r| r.id().to_string())
+            .collect();
+        binary_rules.disable(&unproven);
+        (!binary_rules.is_empty()).then(|| {
+            let mut wide = Vec::new();
+            for rule in binary_rules.iter() {
+                for k in &rule.syntax.keywords {
+                    let variants = if rule.syntax.case_sensitive_keywords {
+                        vec![k.clone()]
+                    } else {
+                        detect::case_variants(k)
+                    };
+                    for v in variants {
+                        wide.push(v.encode_utf16().flat_map(u16::to_le_bytes).collect::<Vec<u8>>());
+                    }
+                }
+            }
+            let wide = (!wide.is_empty()).then(|| AhoCorasick::new(&wide).ok()).flatten();
+            Binary { detector: Detector::new(binary_rules), wide }
+        })
+    }
+
     /// Checksum-verified secrets in binary bytes, as raw bytes and in UTF-16LE string runs.
     /// Lines count `\n` bytes and columns count bytes from the line's start (1-based).
     fn scan(&self, path: &str, bytes: &[u8], scratch: &mut detect::Scratch) -> Vec<Finding> {
@@ -221,10 +249,7 @@ impl BlobScan for Scanner {
     type Scratch = ScanScratch;
 
     fn scratch(&self) -> ScanScratch {
-        ScanScratch {
-            text: self.text.scratch(),
-            binary: self.binary.as_ref().map(|b| b.detector.scratch()),
-        }
+        ScanScratch { text: self.text.scratch(), binary: None }
     }
 
     fn scan(&self, scratch: &mut ScanScratch, blob: Blob<'_>) -> Scanned {
