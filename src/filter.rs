@@ -173,6 +173,7 @@ mod tests {
             rule_id: "azure.entra.client-secret".into(),
             confidence: Confidence::High,
             path: path.into(),
+            member: None,
             part: crate::finding::Part::Content,
             line: 7,
             column: 1,

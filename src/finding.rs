@@ -190,8 +190,12 @@ pub struct Finding {
     pub rule_id: String,
     /// How sure we are.
     pub confidence: Confidence,
-    /// Path as given or found by the walk (`-` for standard input), `/`-separated.
+    /// Path as given or found by the walk (`-` for standard input), `/`-separated. For a secret
+    /// inside an archive, the archive's own path (the file on disk or in git).
     pub path: String,
+    /// For a secret inside an archive, the member chain inside `path`, joined by `!`
+    /// (`lib/inner.jar!config/app.env`); lines and columns count inside that member.
+    pub member: Option<String>,
     /// Where in its source the secret was: content (the usual case) or metadata.
     pub part: Part,
     /// 1-based line of the secret's first character.
@@ -235,9 +239,19 @@ impl Finding {
         self.copies.iter().flat_map(|g| g.locations.iter()).filter(|o| o.path != self.path)
     }
 
-    /// The deterministic order of reports: path, line, column, rule.
-    pub fn sort_key(&self) -> (&str, usize, usize, &str, &str) {
-        (&self.path, self.line, self.column, &self.rule_id, self.secret.reveal())
+    /// Where the secret is, as text reports write it: the path, then `!member` inside an
+    /// archive (`artifacts/release.zip!config/app.env`).
+    pub fn location_path(&self) -> std::borrow::Cow<'_, str> {
+        match &self.member {
+            Some(m) => format!("{}!{m}", self.path).into(),
+            None => self.path.as_str().into(),
+        }
+    }
+
+    /// The deterministic order of reports: path, member, line, column, rule.
+    pub fn sort_key(&self) -> (&str, Option<&str>, usize, usize, &str, &str) {
+        let member = self.member.as_deref();
+        (&self.path, member, self.line, self.column, &self.rule_id, self.secret.reveal())
     }
 }
 

@@ -260,6 +260,22 @@ pub struct ScanArgs {
     /// Worker threads (default: one per core).
     #[arg(short = 'j', long, value_name = "N")]
     pub threads: Option<usize>,
+    /// Archive expansion.
+    #[command(flatten)]
+    pub archives: ArchiveArgs,
+}
+
+/// How archives are opened, for `scan` and `git`.
+#[derive(Debug, Clone, Args)]
+pub struct ArchiveArgs {
+    /// Do not open archives (zip, jar, nupkg, whl, tar, gz, bz2, xz, zst): scan them as binary
+    /// files (checksum-verified secrets only). Config key: `archives = false`.
+    #[arg(long)]
+    pub no_archives: bool,
+    /// How deep archives inside archives are opened; a deeper one is reported as skipped.
+    #[arg(long, value_name = "N", default_value_t = 3,
+          value_parser = clap::value_parser!(u8).range(1..=32))]
+    pub max_archive_depth: u8,
 }
 
 /// `azleak git`
@@ -282,6 +298,9 @@ pub struct GitArgs {
     /// Worker threads (default: one per core).
     #[arg(short = 'j', long, value_name = "N")]
     pub threads: Option<usize>,
+    /// Archive expansion.
+    #[command(flatten)]
+    pub archives: ArchiveArgs,
     /// Output, rules and thresholds.
     #[command(flatten)]
     pub output: OutputArgs,

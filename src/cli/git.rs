@@ -8,9 +8,8 @@ use anyhow::Result;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::args::GitArgs;
-use super::{Io, Outcome, finish, overrides};
+use super::{Io, Outcome, finish, overrides, scanner};
 use crate::config::{self, Coverage, Settings};
-use crate::detect::Detector;
 use crate::report::{ScanKind, human_bytes};
 use crate::source::git::{HistoryOptions, Progress, env_root, scan_history, scan_staged};
 
@@ -24,11 +23,11 @@ pub(super) fn git(args: &GitArgs, io: &mut Io<'_>) -> Result<Outcome> {
     // has its settings at the root of that working tree.
     let root = env_root(&args.repo).unwrap_or_else(|| config::find_root(&args.repo));
     let mut settings = Settings::load(&root, &overrides)?;
-    let detector = Detector::new(settings.load_rules()?);
+    let scanner = scanner(&settings, &args.archives)?;
     let max_file_size = settings.max_file_size;
     if args.staged {
-        let output = scan_staged(&detector, &args.repo, max_file_size)?;
-        return finish(output, detector.rules(), &settings, &args.output, ScanKind::Staged, io);
+        let output = scan_staged(&scanner, &args.repo, max_file_size)?;
+        return finish(output, scanner.rules(), &settings, &args.output, ScanKind::Staged, io);
     }
     // A full history sees every path, so baseline entries it does not find are stale; a range
     // sees only part of the history.
@@ -43,9 +42,9 @@ pub(super) fn git(args: &GitArgs, io: &mut Io<'_>) -> Result<Outcome> {
         && std::io::stderr().is_terminal()
         && std::env::var_os("CI").is_none_or(|v| v.is_empty() || v == "false");
     let bar = Bar::new(show);
-    let output = scan_history(&detector, &args.repo, &options, &bar);
+    let output = scan_history(&scanner, &args.repo, &options, &bar);
     bar.bar.finish_and_clear();
-    finish(output?, detector.rules(), &settings, &args.output, ScanKind::History, io)
+    finish(output?, scanner.rules(), &settings, &args.output, ScanKind::History, io)
 }
 
 /// The progress bar: a commit counter while walking, then blobs and bytes while scanning.

@@ -12,12 +12,14 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 
 use crate::config::{self, BaselineMode, ConfigSource, Overrides, Settings};
-use crate::detect::Detector;
 use crate::report::{Redacted, Redactor, Report, ReportOptions, ScanKind, escape_display};
 use crate::rules::RuleSet;
-use crate::scan::{ScanOutput, scan_paths, scan_stdin_bytes};
+use crate::scan::{ScanOptions, ScanOutput, Scanner, scan_paths, scan_stdin_bytes};
 use crate::source::fs::WalkOptions;
-use args::{Cli, ColorChoice, Command, InitArgs, ListFormat, OutputArgs, RulesCommand, ScanArgs};
+use args::{
+    ArchiveArgs, Cli, ColorChoice, Command, InitArgs, ListFormat, OutputArgs, RulesCommand,
+    ScanArgs,
+};
 
 /// How a command ended, short of a fatal error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -109,7 +111,7 @@ fn scan(args: &ScanArgs, io: &mut Io<'_>) -> Result<Outcome> {
         (false, false) => None,
     };
     let mut settings = Settings::load(&root, &overrides)?;
-    let detector = Detector::new(settings.load_rules()?);
+    let scanner = scanner(&settings, &args.archives)?;
     let output = if stdin {
         let mut bytes = Vec::new();
         // Just past the limit is enough to know it is too large; a stream may never end.
@@ -118,7 +120,7 @@ fn scan(args: &ScanArgs, io: &mut Io<'_>) -> Result<Outcome> {
             .take(settings.max_file_size.saturating_add(1))
             .read_to_end(&mut bytes)
             .context("cannot read standard input")?;
-        scan_stdin_bytes(&detector, "-", &bytes, settings.max_file_size)
+        scan_stdin_bytes(&scanner, &bytes, settings.max_file_size)
     } else {
         settings.cover_roots(&args.paths);
         let options = WalkOptions {
@@ -130,9 +132,29 @@ fn scan(args: &ScanArgs, io: &mut Io<'_>) -> Result<Outcome> {
             max_file_size: settings.max_file_size,
             threads: args.threads.unwrap_or(0),
         };
-        scan_paths(&detector, &options)?
+        scan_paths(&scanner, &options)?
     };
-    finish(output, detector.rules(), &settings, &args.output, ScanKind::Files, io)
+    finish(output, scanner.rules(), &settings, &args.output, ScanKind::Files, io)
+}
+
+/// The scan stage for the settings' rules and the archive options (`--no-archives` or the
+/// config's `archives = false` turn expansion off).
+pub fn scanner(settings: &Settings, archives: &ArchiveArgs) -> Result<Scanner> {
+    let mut options = ScanOptions {
+        archives: settings.archives && !archives.no_archives,
+        ..ScanOptions::default()
+    };
+    options.limits.max_depth = usize::from(archives.max_archive_depth);
+    options.limits.max_member_size = settings.max_file_size;
+    // The binary detector loads the same rules again, only if a binary blob comes.
+    let (paths, disabled) = (settings.rules.clone(), settings.disabled_rules.clone());
+    let binary_rules = move || {
+        let mut rules = RuleSet::builtin().ok()?;
+        rules.add_paths(&paths).ok()?;
+        rules.disable(&disabled);
+        Some(rules)
+    };
+    Ok(Scanner::new(settings.load_rules()?, binary_rules, options))
 }
 
 /// Runs the filter stage ([`crate::filter::apply`]: threshold, allowlists, inline allow, baseline),

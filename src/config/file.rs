@@ -28,6 +28,9 @@ pub struct ConfigFile {
     pub max_file_size: Option<u64>,
     /// Scan hidden files and directories (default true).
     pub scan_hidden: Option<bool>,
+    /// Open archives (zip family, tar, gzip, bzip2, xz, zstd) and scan their members
+    /// (default true); `--no-archives` turns it off too.
+    pub archives: Option<bool>,
     /// What is not a leak.
     pub allowlist: AllowlistSyntax,
 }

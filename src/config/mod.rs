@@ -157,6 +157,8 @@ pub struct Settings {
     pub max_file_size: u64,
     /// Scan hidden files and directories.
     pub hidden: bool,
+    /// Open archives and scan their members (config key `archives`).
+    pub archives: bool,
     /// Path and secret allowlists.
     pub allowlist: Allowlist,
     /// Honour `azleak:allow` markers.
@@ -234,6 +236,7 @@ impl Settings {
                 .or(file.max_file_size)
                 .unwrap_or(DEFAULT_MAX_FILE_SIZE),
             hidden: overrides.hidden.or(file.scan_hidden).unwrap_or(true),
+            archives: file.archives.unwrap_or(true),
             allowlist,
             inline_allow: !overrides.no_inline_allow,
             baseline_mode: overrides.baseline.clone(),

@@ -50,6 +50,8 @@ struct JsonFinding<'a> {
     rule_name: &'a str,
     confidence: Confidence,
     path: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    member: Option<&'a str>,
     #[serde(skip_serializing_if = "is_content")]
     part: Part,
     line: usize,
@@ -85,6 +87,7 @@ impl Reporter for JsonReporter {
                 rule_name: report.rules.get(&f.rule_id).map_or("", |r| r.syntax.name.as_str()),
                 confidence: f.confidence,
                 path: &f.path,
+                member: f.member.as_deref(),
                 part: f.part,
                 line: f.line,
                 column: f.column,

@@ -9,10 +9,10 @@ use std::io::{self, Write};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde_json::{Value, json};
 use serde_sarif::sarif::{
-    ArtifactContent, ArtifactLocation, Invocation, Location, Message, MultiformatMessageString,
-    Notification, PhysicalLocation, PropertyBag, Region, ReportingConfiguration,
-    ReportingDescriptor, Result as SarifResult, ResultLevel, Run, RunAutomationDetails, Sarif,
-    Tool, ToolComponent,
+    ArtifactContent, ArtifactLocation, Invocation, Location, LogicalLocation, Message,
+    MultiformatMessageString, Notification, PhysicalLocation, PropertyBag, Region,
+    ReportingConfiguration, ReportingDescriptor, Result as SarifResult, ResultLevel, Run,
+    RunAutomationDetails, Sarif, Tool, ToolComponent,
 };
 
 use super::{Report, ReportOptions, Reporter, ScanKind};
@@ -216,6 +216,20 @@ fn location(
     }
 }
 
+/// For a secret inside an archive, a logical location naming the member (`kind: resource`,
+/// the `!`-joined member chain, fully qualified by the archive's path).
+fn member_location(mut location: Location, f: &Finding) -> Location {
+    if let Some(member) = &f.member {
+        let logical = LogicalLocation::builder()
+            .name(member.clone())
+            .fully_qualified_name(format!("{}!{member}", f.path))
+            .kind("resource")
+            .build();
+        location.logical_locations = Some(vec![logical]);
+    }
+    location
+}
+
 /// `listed_at`: for a finding with copies, the earlier result of its group that lists them
 /// (`None` if this one is the first).
 fn result(
@@ -265,6 +279,10 @@ fn result(
     if let Some(encoding) = f.encoding {
         props.push(("encoding", json!(encoding)));
     }
+    if let Some(member) = &f.member {
+        // The artifact is the archive; the secret is in this member, at the region's line.
+        props.push(("member", json!(member)));
+    }
     if let Some(c) = &f.commit {
         props.push(("commit", json!(c.commit)));
         props.push(("author", json!(c.author_name)));
@@ -283,13 +301,16 @@ fn result(
         .rule_id(f.rule_id.clone())
         .level(level(f.confidence))
         .message(Message::builder().text(text).build())
-        .locations(vec![location(
-            artifact_uri(&f.path, options),
-            f.line,
-            f.column,
-            f.end_column,
-            None,
-            Some(f.secret.display(show)),
+        .locations(vec![member_location(
+            location(
+                artifact_uri(&f.path, options),
+                f.line,
+                f.column,
+                f.end_column,
+                None,
+                Some(f.secret.display(show)),
+            ),
+            f,
         )])
         .partial_fingerprints(BTreeMap::from([
             ("primaryLocationLineHash".to_string(), format!("{}:1", f.line_hash)),

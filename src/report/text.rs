@@ -9,6 +9,7 @@ use std::borrow::Cow;
 
 use super::{Report, Reporter, escape_display, human_bytes};
 use crate::finding::{Confidence, Finding};
+use crate::source::SkipReason;
 
 /// Writes the text format.
 pub struct TextReporter;
@@ -65,7 +66,7 @@ fn write_finding(w: &mut dyn Write, paint: &Paint, f: &Finding, show: bool) -> i
     writeln!(
         w,
         "{}:{}:{}: {} ({}) secret {}{}{}{}",
-        paint.path(&esc(&f.path)),
+        paint.path(&esc(&f.location_path())),
         paint.number(&f.line.to_string()),
         paint.number(&f.column.to_string()),
         paint.rule(&esc(&f.rule_id)),
@@ -153,12 +154,23 @@ fn write_summary(w: &mut dyn Write, paint: &Paint, report: &Report<'_>) -> io::R
     let s = report.summary;
     if report.options.verbose {
         for skipped in &s.skipped {
-            writeln!(w, "{} {} ({})", paint.dim("skipped"), esc(&skipped.path), skipped.reason)?;
+            let (verb, why) = match skipped.reason {
+                SkipReason::Binary => ("scanned", "binary: checksum-verified secrets only".into()),
+                reason => match &skipped.detail {
+                    Some(detail) => ("skipped", format!("{reason}: {detail}")),
+                    None => ("skipped", reason.to_string()),
+                },
+            };
+            writeln!(w, "{} {} ({why})", paint.dim(verb), esc(&skipped.path))?;
         }
     }
+    // Binary files are scanned (checksum-verified secrets only): counted with the files, not
+    // with the skips.
+    let binary = s.skipped.iter().filter(|k| k.reason == SkipReason::Binary).count();
     let skipped = s
         .skipped_by_reason()
         .iter()
+        .filter(|(reason, _)| **reason != SkipReason::Binary)
         .map(|(reason, n)| format!("{n} {reason}"))
         .collect::<Vec<_>>()
         .join(", ");
@@ -174,15 +186,25 @@ fn write_summary(w: &mut dyn Write, paint: &Paint, report: &Report<'_>) -> io::R
     }
     parts.extend([
         format!(
-            "{} {} scanned ({})",
+            "{} {} scanned ({}{}{})",
             s.files,
             plural(s.files, report.options.kind),
-            human_bytes(s.bytes)
+            human_bytes(s.bytes),
+            if s.archive_members > 0 {
+                format!(", {} in archives", s.archive_members)
+            } else {
+                String::new()
+            },
+            if binary > 0 {
+                format!(", {binary} binary: checksum-verified secrets only")
+            } else {
+                String::new()
+            }
         ),
         if skipped.is_empty() {
             "0 skipped".to_string()
         } else {
-            format!("{} skipped ({skipped})", s.skipped.len())
+            format!("{} skipped ({skipped})", s.skipped.len() - binary)
         },
         format!(
             "{} {}",

@@ -1,9 +1,9 @@
 //! The parallel file-system walk: `ignore`'s walker honouring `.gitignore`, `.ignore` and global
 //! git excludes, scanning hidden files by default, never entering `.git/`. Each worker reads a
-//! file, applies the binary and size limits (reported as [`Skipped`]), decodes UTF-16 and UTF-32
-//! text ([`super::classify`]) and hands the text to a callback, and hands it each entry's name
-//! too (a secret can be a file or directory name). Reading errors become [`ScanError`]s naming
-//! the path.
+//! file within the size limit (reported as [`Skipped`] when over it) and hands it as a [`Blob`]
+//! to the scan stage ([`BlobScan`], which classifies, expands and detects), and hands it each
+//! entry's name too (a secret can be a file or directory name). Reading errors become
+//! [`ScanError`]s naming the path.
 //!
 //! A path given on the command line is read whatever it is (a FIFO, `/dev/stdin`, `<(cmd)`):
 //! streams are read up to the size limit and the rest is reported as truncated. Inside a
@@ -19,7 +19,8 @@ use ignore::overrides::OverrideBuilder;
 use ignore::{WalkBuilder, WalkState};
 
 use super::ignores::Ignores;
-use super::{BINARY_PROBE, Content, ScanError, SkipReason, Skipped, classify, display_path};
+use super::{Blob, BlobScan, Origin, ScanError, Scanned, SkipReason, Skipped, display_path};
+use crate::finding::Finding;
 
 /// How to walk.
 #[derive(Debug, Clone)]
@@ -41,16 +42,11 @@ pub struct WalkOptions {
 }
 
 /// What a walk produces for each path it meets.
-pub enum Event<T> {
-    /// A file was read and handed to the callback, which returned `T`.
-    Scanned {
-        /// Bytes read.
-        bytes: u64,
-        /// The callback's result.
-        result: T,
-    },
-    /// A file or directory name was handed to the callback, which returned `T`.
-    Name(T),
+pub enum Event {
+    /// A file was read and scanned.
+    Scanned(Scanned),
+    /// A file or directory name was scanned.
+    Name(Vec<Finding>),
     /// A path was not scanned (or, when truncated, not all of it).
     Skipped(Skipped),
     /// A path could not be read.
@@ -78,36 +74,15 @@ pub enum WalkError {
     },
 }
 
-/// What the scan callback is given.
-#[derive(Debug, Clone, Copy)]
-pub enum Target<'a> {
-    /// A file's text (UTF-8, decoded when it was UTF-16 or UTF-32).
-    Content(&'a [u8]),
-    /// A name in the entry's display path: `path[start..end]`.
-    Name {
-        /// Byte offset of the name in the display path.
-        start: usize,
-        /// Byte offset just past it.
-        end: usize,
-    },
-}
-
-/// Walks the roots in parallel. For each readable text file within the limits, `scan` is called
-/// (on a worker thread, with that worker's state from `init`) with the display path and its
-/// text, and for each entry below a root with its name (for a root, each name in its path).
-/// Events are passed to `sink` on the calling thread, in no particular order.
-pub fn walk<S, T, I, F>(
+/// Walks the roots in parallel. Each readable file within the size limit is handed to
+/// `scanner` as a [`Blob`] (on a worker thread, with that worker's scratch space), and each
+/// entry below a root its name (for a root, each name in its path). Events are passed to
+/// `sink` on the calling thread, in no particular order.
+pub fn walk<B: BlobScan>(
     options: &WalkOptions,
-    init: I,
-    scan: F,
-    mut sink: impl FnMut(Event<T>),
-) -> Result<(), WalkError>
-where
-    T: Send,
-    S: Send,
-    I: Fn() -> S + Sync,
-    F: Fn(&mut S, &str, Target<'_>) -> T + Sync,
-{
+    scanner: &B,
+    mut sink: impl FnMut(Event),
+) -> Result<(), WalkError> {
     let mut dir_roots = Vec::new();
     for root in &options.roots {
         match std::fs::metadata(root) {
@@ -162,26 +137,27 @@ where
     }
     let walker = builder.build_parallel();
     let roots = Roots { pending: AtomicUsize::new(dir_roots.len()), dirs: dir_roots };
-    let (tx, rx) = mpsc::channel::<Vec<Event<T>>>();
+    let (tx, rx) = mpsc::channel::<Vec<Event>>();
     std::thread::scope(|scope| {
         scope.spawn(|| {
             walker.run(|| {
                 let mut batch = Batch { events: Vec::new(), tx: tx.clone() };
-                let mut state = init();
+                let mut scratch = scanner.scratch();
                 let mut buffer = Vec::new();
-                let scan = &scan;
                 let roots = &roots;
                 Box::new(move |entry| {
-                    let mut scan = |path: &str, target: Target<'_>| scan(&mut state, path, target);
                     let mut alive = true;
-                    let mut emit = |event: Event<T>| {
+                    let mut emit = |event: Event| {
                         if let Some(entry_path) = event_path(&entry, &event) {
                             roots.saw(entry_path, matches!(event, Event::Scanned { .. }));
                         }
                         alive &= batch.push(event);
                     };
                     match &entry {
-                        Ok(entry) => visit(entry, options, &mut buffer, &mut scan, &mut emit),
+                        Ok(entry) => {
+                            let mut visit = Visit { scanner, scratch: &mut scratch, options };
+                            visit.entry(entry, &mut buffer, &mut emit)
+                        }
                         Err(err) => {
                             if let Some(path) = error_path(err) {
                                 roots.failed(path);
@@ -202,13 +178,13 @@ where
     });
     // Ignored entries and ignore-file problems, named (and their names scanned) here.
     let ignored = std::mem::take(&mut *ignored.lock().expect("ignored paths"));
-    let mut state = init();
+    let mut scratch = scanner.scratch();
     for path in ignored {
         roots.saw(&path, false);
         let path = display_path(&path);
         let start = super::name_start(&path);
-        sink(Event::Name(scan(&mut state, &path, Target::Name { start, end: path.len() })));
-        sink(Event::Skipped(Skipped { path, reason: SkipReason::Ignored }));
+        sink(Event::Name(scanner.scan_name(&mut scratch, &path, start..path.len())));
+        sink(Event::Skipped(Skipped::new(path, SkipReason::Ignored)));
     }
     if let Some(ignores) = &ignores {
         for (path, message) in std::mem::take(&mut *ignores.errors.lock().expect("errors")) {
@@ -229,9 +205,9 @@ where
 }
 
 /// The file-system path an event is about, for [`Roots::saw`] (names are not files).
-fn event_path<'e, T>(
+fn event_path<'e>(
     entry: &'e Result<ignore::DirEntry, ignore::Error>,
-    event: &Event<T>,
+    event: &Event,
 ) -> Option<&'e Path> {
     match (entry, event) {
         (_, Event::Name(_)) => None,
@@ -291,16 +267,16 @@ impl Roots {
 
 /// A worker's events, sent to the collecting thread in batches (one channel message per file
 /// costs more than scanning a small file) and when the worker ends.
-struct Batch<T> {
-    events: Vec<Event<T>>,
-    tx: mpsc::Sender<Vec<Event<T>>>,
+struct Batch {
+    events: Vec<Event>,
+    tx: mpsc::Sender<Vec<Event>>,
 }
 
-impl<T> Batch<T> {
+impl Batch {
     const SIZE: usize = 256;
 
     /// Adds an event; false if the receiver has gone.
-    fn push(&mut self, event: Event<T>) -> bool {
+    fn push(&mut self, event: Event) -> bool {
         self.events.push(event);
         self.events.len() < Self::SIZE || self.flush()
     }
@@ -310,7 +286,7 @@ impl<T> Batch<T> {
     }
 }
 
-impl<T> Drop for Batch<T> {
+impl Drop for Batch {
     fn drop(&mut self) {
         if !self.events.is_empty() {
             self.flush();
@@ -318,84 +294,86 @@ impl<T> Drop for Batch<T> {
     }
 }
 
-/// Scans one walk entry's name and content, or says why not.
-fn visit<T>(
-    entry: &ignore::DirEntry,
-    options: &WalkOptions,
-    buffer: &mut Vec<u8>,
-    scan: &mut impl FnMut(&str, Target<'_>) -> T,
-    emit: &mut impl FnMut(Event<T>),
-) {
-    let path = display_path(entry.path());
-    let Some(file_type) = entry.file_type() else { return };
-    let root = entry.depth() == 0;
-    // Below a root each entry's own name is scanned (a directory's once, not once per file
-    // in it); so is each name in a root's path, since every path below it repeats them.
-    if root {
-        let mut start = 0;
-        for component in path.split('/') {
-            let end = start + component.len();
-            if !matches!(component, "" | "." | "..") {
-                emit(Event::Name(scan(&path, Target::Name { start, end })));
+/// What a worker needs to visit an entry.
+struct Visit<'a, B: BlobScan> {
+    scanner: &'a B,
+    scratch: &'a mut B::Scratch,
+    options: &'a WalkOptions,
+}
+
+impl<B: BlobScan> Visit<'_, B> {
+    /// Scans one walk entry's name and content, or says why not.
+    fn entry(
+        &mut self,
+        entry: &ignore::DirEntry,
+        buffer: &mut Vec<u8>,
+        emit: &mut impl FnMut(Event),
+    ) {
+        let path = display_path(entry.path());
+        let Some(file_type) = entry.file_type() else { return };
+        let root = entry.depth() == 0;
+        // Below a root each entry's own name is scanned (a directory's once, not once per file
+        // in it); so is each name in a root's path, since every path below it repeats them.
+        if root {
+            let mut start = 0;
+            for component in path.split('/') {
+                let end = start + component.len();
+                if !matches!(component, "" | "." | "..") {
+                    emit(Event::Name(self.scanner.scan_name(self.scratch, &path, start..end)));
+                }
+                start = end + 1;
             }
-            start = end + 1;
+        } else {
+            let start = super::name_start(&path);
+            emit(Event::Name(self.scanner.scan_name(self.scratch, &path, start..path.len())));
         }
-    } else {
-        let start = super::name_start(&path);
-        emit(Event::Name(scan(&path, Target::Name { start, end: path.len() })));
-    }
-    if file_type.is_dir() {
-        return;
-    }
-    let skip = |reason| Event::Skipped(Skipped { path: path.clone(), reason });
-    let stream = if file_type.is_file() {
-        false
-    } else if root {
-        // Given on the command line: read it, whatever it is (a FIFO, /dev/stdin, <(cmd)).
-        true
-    } else if file_type.is_symlink() {
-        // Not followed (no --follow), like ripgrep: counted, not scanned.
-        return emit(skip(SkipReason::Symlink));
-    } else {
-        return emit(skip(SkipReason::NotAFile));
-    };
-    let read = match read_text(entry.path(), options.max_file_size, buffer, stream) {
-        Ok(read) => read,
-        Err(e) => return emit(Event::Error(ScanError { path, message: e.to_string() })),
-    };
-    match read {
-        Read::Text { truncated } => {
-            let Content::Text(text, _) = classify(buffer) else {
-                return emit(skip(SkipReason::Binary));
-            };
-            let result = scan(&path, Target::Content(&text));
-            emit(Event::Scanned { bytes: buffer.len() as u64, result });
-            if truncated {
-                emit(skip(SkipReason::Truncated));
+        if file_type.is_dir() {
+            return;
+        }
+        let skip = |reason| Event::Skipped(Skipped::new(path.clone(), reason));
+        let stream = if file_type.is_file() {
+            false
+        } else if root {
+            // Given on the command line: read it, whatever it is (a FIFO, /dev/stdin, <(cmd)).
+            true
+        } else if file_type.is_symlink() {
+            // Not followed (no --follow), like ripgrep: counted, not scanned.
+            return emit(skip(SkipReason::Symlink));
+        } else {
+            return emit(skip(SkipReason::NotAFile));
+        };
+        let read = match read_file(entry.path(), self.options.max_file_size, buffer, stream) {
+            Ok(read) => read,
+            Err(e) => return emit(Event::Error(ScanError { path, message: e.to_string() })),
+        };
+        match read {
+            Read::Whole { truncated } => {
+                let origin = Origin::File(path);
+                let blob = Blob { bytes: buffer, origin: &origin };
+                emit(Event::Scanned(self.scanner.scan(self.scratch, blob)));
+                if truncated {
+                    emit(Event::Skipped(Skipped::new(origin.label(), SkipReason::Truncated)));
+                }
             }
+            Read::TooLarge => emit(skip(SkipReason::TooLarge)),
         }
-        Read::Binary => emit(skip(SkipReason::Binary)),
-        Read::TooLarge => emit(skip(SkipReason::TooLarge)),
     }
 }
 
-/// What [`read_text`] found.
+/// What [`read_file`] found.
 enum Read {
     /// The buffer holds the whole file, or its first `max_file_size` bytes (`truncated`).
-    Text {
+    Whole {
         /// A stream longer than the limit: the rest was not read.
         truncated: bool,
     },
-    /// Binary: not text in any encoding [`classify`] knows; the rest was not read.
-    Binary,
     /// The file is larger than the size limit.
     TooLarge,
 }
 
-/// Reads a file into `buffer` (reused across files), stopping after the first 8 KiB when they
-/// show it is binary, so binary files cost one small read. A regular file over the limit is
-/// not read; a stream (`stream`) is read up to the limit and truncated there.
-fn read_text(
+/// Reads a file into `buffer` (reused across files). A regular file over the limit is not
+/// read; a stream (`stream`) is read up to the limit and truncated there.
+fn read_file(
     path: &Path,
     max_file_size: u64,
     buffer: &mut Vec<u8>,
@@ -403,36 +381,26 @@ fn read_text(
 ) -> std::io::Result<Read> {
     use std::io::Read as _;
     buffer.clear();
-    let mut file = std::fs::File::open(path)?;
+    let file = std::fs::File::open(path)?;
     if !stream && file.metadata()?.len() > max_file_size {
         return Ok(Read::TooLarge);
     }
-    (&mut file).take(BINARY_PROBE as u64).read_to_end(buffer)?;
-    if super::text_encoding(buffer).is_none() {
-        return Ok(Read::Binary);
-    }
-    if buffer.len() == BINARY_PROBE {
-        file.take(max_file_size.saturating_sub(BINARY_PROBE as u64).saturating_add(1))
-            .read_to_end(buffer)?;
-    }
+    file.take(max_file_size.saturating_add(1)).read_to_end(buffer)?;
     if buffer.len() as u64 > max_file_size {
         if !stream {
             return Ok(Read::TooLarge);
         }
         buffer.truncate(max_file_size as usize);
-        return Ok(Read::Text { truncated: true });
+        return Ok(Read::Whole { truncated: true });
     }
-    Ok(Read::Text { truncated: false })
+    Ok(Read::Whole { truncated: false })
 }
 
 /// Converts a walker error into a skip (symlink loops) or an error naming the path.
-fn walk_error<T>(err: &ignore::Error) -> Event<T> {
+fn walk_error(err: &ignore::Error) -> Event {
     let (path, inner) = unwrap_path(err);
     if let ignore::Error::Loop { child, .. } = inner {
-        return Event::Skipped(Skipped {
-            path: display_path(child),
-            reason: SkipReason::SymlinkLoop,
-        });
+        return Event::Skipped(Skipped::new(display_path(child), SkipReason::SymlinkLoop));
     }
     Event::Error(ScanError {
         path: path.unwrap_or_else(|| "<walk>".into()),

@@ -1,8 +1,12 @@
 //! Where bytes come from: the file-system walk (`fs`), standard input and git repositories
-//! (`git`), and what a source reports besides content: paths it skipped (with the reason) and
-//! paths or objects it could not read. Also what every source shares about content: whether
-//! bytes are text ([`classify`], which decodes UTF-16 and UTF-32 text to UTF-8) and how a path
-//! is written in reports ([`display_path`], invalid UTF-8 escaped as `\xFF`).
+//! (`git`). Every source yields [`Blob`]s (bytes and their [`Origin`]) and what it reports
+//! besides content: paths it skipped (with the reason) and paths or objects it could not read.
+//! A source never sees the detector: it hands each blob to the scan stage through the
+//! [`BlobScan`] trait (the scan stage implements it, ripgrep's `Sink` in reverse) and gets back
+//! a [`Scanned`] value, findings, skips and errors. Also what every source shares about
+//! content: whether bytes are text ([`classify`], which decodes UTF-16 and UTF-32 text to
+//! UTF-8) and how a path is written in reports ([`display_path`], invalid UTF-8 escaped as
+//! `\xFF`).
 
 pub mod fs;
 pub mod git;
@@ -12,11 +16,124 @@ use std::fmt;
 
 use serde::Serialize;
 
+use crate::finding::Finding;
+
+/// Where a blob came from: a root (a file, standard input, a git blob, a staged index entry),
+/// then, for a blob read out of an archive, the member path inside each enclosing archive.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    /// A file of a directory walk, by its display path.
+    File(String),
+    /// Standard input (shown as `-`).
+    Stdin,
+    /// A git blob: the commit it is first seen in (short id) and its path there.
+    Git {
+        /// Short commit id.
+        commit: String,
+        /// Path in that commit's tree.
+        path: String,
+    },
+    /// A staged index entry, by its path.
+    Index(String),
+    /// A member of the archive `0`, by its path inside that archive.
+    Member(Box<Origin>, String),
+}
+
+impl Origin {
+    /// The outermost path: the file, `-`, the git path or the index path.
+    pub fn path(&self) -> &str {
+        match self {
+            Origin::File(p) | Origin::Index(p) | Origin::Git { path: p, .. } => p,
+            Origin::Stdin => "-",
+            Origin::Member(outer, _) => outer.path(),
+        }
+    }
+
+    /// The member names from the outermost archive in, empty for a root.
+    pub fn members(&self) -> Vec<&str> {
+        let mut out = Vec::new();
+        let mut at = self;
+        while let Origin::Member(outer, name) = at {
+            out.push(name.as_str());
+            at = outer;
+        }
+        out.reverse();
+        out
+    }
+
+    /// The member chain joined by `!` (`inner.zip!config/app.env`), `None` for a root.
+    pub fn member(&self) -> Option<String> {
+        matches!(self, Origin::Member(..)).then(|| self.members().join("!"))
+    }
+
+    /// This origin extended by a member of it.
+    pub fn child(&self, name: impl Into<String>) -> Origin {
+        Origin::Member(Box::new(self.clone()), name.into())
+    }
+
+    /// How messages (skips, errors) name it: `path`, `commit:path`, then `!member` for each
+    /// member, e.g. `artifacts/release.zip!config/app.env`.
+    pub fn label(&self) -> String {
+        match self {
+            Origin::Git { commit, path } => format!("{commit}:{path}"),
+            Origin::Member(outer, name) => format!("{}!{name}", outer.label()),
+            other => other.path().to_string(),
+        }
+    }
+}
+
+/// Bytes to scan and where they came from.
+#[derive(Debug, Clone, Copy)]
+pub struct Blob<'a> {
+    /// The content, as read (not yet classified or decoded).
+    pub bytes: &'a [u8],
+    /// Where it came from.
+    pub origin: &'a Origin,
+}
+
+/// What the scan stage gives back for one blob (and everything inside it).
+#[derive(Debug, Default)]
+pub struct Scanned {
+    /// Findings, located in the blob (or in the member they are in).
+    pub findings: Vec<Finding>,
+    /// Blobs scanned: 1, plus the archive members read out of it.
+    pub files: u64,
+    /// Bytes scanned, archive members counted uncompressed.
+    pub bytes: u64,
+    /// Blobs or members not scanned (or not all of them), with the reason.
+    pub skipped: Vec<Skipped>,
+    /// Archives or members that could not be read.
+    pub errors: Vec<ScanError>,
+}
+
+/// The scan stage, as sources see it: each source hands it blobs, on its own worker threads
+/// (one `Scratch` per thread), and never knows what is done with them.
+pub trait BlobScan: Sync {
+    /// Per-thread working space.
+    type Scratch: Send;
+    /// New working space for one thread.
+    fn scratch(&self) -> Self::Scratch;
+    /// Scans a blob and everything inside it (archives, UTF-16 text, binary strings).
+    fn scan(&self, scratch: &mut Self::Scratch, blob: Blob<'_>) -> Scanned;
+    /// Scans text that is not a file (a commit message, an author line) with the text rules:
+    /// findings are placed in `text` and named `path`.
+    fn scan_text(&self, scratch: &mut Self::Scratch, path: &str, text: &[u8]) -> Vec<Finding>;
+    /// Scans the name `path[name]` of a file or directory ([`name_start`]).
+    fn scan_name(
+        &self,
+        scratch: &mut Self::Scratch,
+        path: &str,
+        name: std::ops::Range<usize>,
+    ) -> Vec<Finding>;
+}
+
 /// Why a path was not scanned. Skips are counted and listed, never silent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum SkipReason {
-    /// A NUL byte in the first 8 KiB.
+    /// Binary content (not text in any encoding [`classify`] knows): scanned, but only for
+    /// secrets that prove themselves (rules with a checksum), as raw bytes and as UTF-16LE
+    /// strings. Counted with the files scanned too.
     Binary,
     /// Larger than `--max-file-size`.
     TooLarge,
@@ -39,13 +156,22 @@ pub enum SkipReason {
     /// joined literals) stopped when its decoding budget ran out: secrets written encoded
     /// further on may be missed.
     DecodeBudget,
+    /// An encrypted archive member (azleak has no password).
+    Encrypted,
+    /// An archive member compressed with a method azleak cannot decode.
+    UnsupportedCompression,
+    /// An archive nested deeper than `--max-archive-depth`.
+    ArchiveDepth,
+    /// An archive (or member) stopped by a bomb limit: entries, member size, compression
+    /// ratio, archive total or the run's budget of decompressed bytes.
+    ArchiveLimit,
 }
 
 impl SkipReason {
     /// Short human description.
     pub fn as_str(self) -> &'static str {
         match self {
-            SkipReason::Binary => "binary",
+            SkipReason::Binary => "binary (checksum-verified secrets only)",
             SkipReason::TooLarge => "too large",
             SkipReason::SymlinkLoop => "symlink loop",
             SkipReason::Submodule => "submodule",
@@ -54,6 +180,10 @@ impl SkipReason {
             SkipReason::Symlink => "symlink not followed",
             SkipReason::Truncated => "truncated at --max-file-size",
             SkipReason::DecodeBudget => "decoding budget exhausted",
+            SkipReason::Encrypted => "encrypted archive member",
+            SkipReason::UnsupportedCompression => "unsupported compression method",
+            SkipReason::ArchiveDepth => "archive nested beyond --max-archive-depth",
+            SkipReason::ArchiveLimit => "archive limit",
         }
     }
 }
@@ -67,10 +197,21 @@ impl fmt::Display for SkipReason {
 /// A path that was deliberately not scanned.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct Skipped {
-    /// The path (or `commit:path` / blob id in history scans).
+    /// The path (or `commit:path` / blob id in history scans), then `!member` for each archive
+    /// member it is inside.
     pub path: String,
     /// Why.
     pub reason: SkipReason,
+    /// The numbers behind the reason, when it has any (an archive limit and its value).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+impl Skipped {
+    /// A skip without detail.
+    pub fn new(path: impl Into<String>, reason: SkipReason) -> Skipped {
+        Skipped { path: path.into(), reason, detail: None }
+    }
 }
 
 /// A path that could not be read or walked.

@@ -324,16 +324,19 @@ fn invalid_utf8_in_file_names_is_escaped_in_every_format() {
 // ---- The bad-input matrix ----
 
 #[test]
-fn matrix_binary_file_is_skipped_and_counted() {
+fn matrix_binary_file_is_scanned_for_checksum_secrets_and_counted() {
     let t = TempTree::new();
     let mut bytes = b"\x7fELF\x02\x01\x01\0\0\0".to_vec();
     bytes.extend_from_slice(assignment(SECRET_8Q).as_bytes());
     t.file("tool.bin", &bytes);
     t.file("ok.txt", "fine\n");
     let (code, doc, out, err) = scan(&t, &["."]);
-    assert_eq!(code, 0);
+    // Since issue #8 a binary file is scanned for checksum-verified secrets (and still listed
+    // with reason `binary`, which now says how it was scanned).
+    assert_eq!(code, 1);
     assert_eq!(skipped(&doc), &json!([{"path": "tool.bin", "reason": "binary"}]));
-    assert_eq!(doc["summary"]["files"], 1);
+    assert_eq!(doc["summary"]["files"], 2);
+    assert_eq!(doc["findings"][0]["path"], "tool.bin");
     assert_no_raw_secret(&out, &err);
 }
 

@@ -245,7 +245,7 @@ fn every_ref_is_walked_branches_tags_remotes_and_stash() {
 }
 
 #[test]
-fn binary_and_oversized_blobs_are_skipped_and_counted() {
+fn binary_blobs_are_scanned_for_checksum_secrets_and_oversized_ones_skipped() {
     let r = TempRepo::new();
     let dll = format!("MZ\0\0{}\0", env_line(SECRET_8Q));
     let big = format!("{}{}", "#".repeat(200), env_line(SECRET_8Q_2));
@@ -256,8 +256,9 @@ fn binary_and_oversized_blobs_are_skipped_and_counted() {
         "binaries",
     );
     let (code, doc) = git_json(r.path(), &["--max-file-size", "100"]);
-    assert_eq!(code, 0);
-    assert_eq!(rows(&doc), vec![]);
+    // Since issue #8 a binary blob is scanned for checksum-verified secrets.
+    assert_eq!(code, 1);
+    assert_eq!(doc["findings"][0]["path"], "tools/Deploy.dll");
     let short = &c1.to_string()[..12];
     assert_eq!(
         doc["summary"]["skipped"],
@@ -266,7 +267,7 @@ fn binary_and_oversized_blobs_are_skipped_and_counted() {
             {"path": format!("{short}:tools/Deploy.dll"), "reason": "binary"},
         ])
     );
-    assert_eq!(doc["summary"]["files"], 1);
+    assert_eq!(doc["summary"]["files"], 2);
 }
 
 #[test]

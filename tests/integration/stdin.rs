@@ -29,13 +29,14 @@ fn clean_stdin_exits_0() {
 }
 
 #[test]
-fn binary_stdin_is_skipped_and_oversized_stdin_is_truncated() {
+fn binary_stdin_is_scanned_for_checksum_secrets_and_oversized_stdin_is_truncated() {
     let t = TempTree::new();
     let mut binary = b"\0\x01".to_vec();
     binary.extend_from_slice(SECRET_8Q.as_bytes());
     let (code, out, _) =
         run(isolated_azleak(t.path()).args(["scan", "-", "--format", "json"]).write_stdin(binary));
-    assert_eq!(code, 0);
+    // Since issue #8 binary input is scanned for checksum-verified secrets.
+    assert_eq!(code, 1);
     assert_eq!(
         json(&out)["summary"]["skipped"],
         serde_json::json!([{"path": "-", "reason": "binary"}])
@@ -73,5 +74,6 @@ fn oversized_stdin_is_read_only_up_to_the_limit() {
     let doc = json(&String::from_utf8_lossy(&out.stdout));
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(doc["summary"]["skipped"][0]["reason"], "binary", "{doc}");
-    assert_eq!(doc["summary"]["files"], 0);
+    // Scanned (checksum-verified secrets only) since issue #8.
+    assert_eq!(doc["summary"]["files"], 1);
 }

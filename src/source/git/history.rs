@@ -32,10 +32,9 @@ use rayon::prelude::*;
 use super::metadata::{Metadata, scan_metadata};
 use super::walk::{OUTSIDE, Walk, walk_commits};
 use super::{Earlier, GitError, Loaded, Progress, Source, commit_info, load_blob, open, short};
-use crate::detect::Detector;
-use crate::finding::{self, CommitInfo, CopyGroup, Finding, OtherLocation};
-use crate::scan::{ScanOutput, locate, scan_name};
-use crate::source::{ScanError, SkipReason, Skipped, name_start};
+use crate::finding::{CommitInfo, CopyGroup, Finding, OtherLocation};
+use crate::scan::ScanOutput;
+use crate::source::{Blob, BlobScan, Origin, ScanError, Scanned, SkipReason, Skipped, name_start};
 
 /// How to scan a history.
 #[derive(Debug, Clone, Default)]
@@ -55,20 +54,20 @@ pub struct HistoryOptions {
 
 /// What reading one unique blob gave.
 enum BlobResult {
-    /// Scanned; `decode_limited` when its decoding budget ran out.
-    Scanned {
-        bytes: u64,
-        findings: Vec<Finding>,
-        decode_limited: bool,
-    },
+    /// Read and handed to the scan stage.
+    Scanned(Scanned),
     Skipped(SkipReason),
     Error(String),
 }
 
+/// (rule, secret, path, archive member) → (commit index, the match in the blob where that
+/// commit has it).
+type Introduced = BTreeMap<(String, String, u32, Option<String>), (u32, Finding)>;
+
 /// Scans the history of the repository at `repo_path`. Fails only if the repository, its refs or
 /// the range cannot be read; unreadable objects are listed in the summary's errors.
-pub fn scan_history(
-    detector: &Detector,
+pub fn scan_history<B: BlobScan>(
+    scanner: &B,
     repo_path: &Path,
     options: &HistoryOptions,
     progress: &dyn Progress,
@@ -96,10 +95,10 @@ pub fn scan_history(
     let source = &opened.source;
     let commits = &walk.commits;
     let (results, metadata, names) = in_pool(options.threads, || {
-        let results = scan_blobs(detector, source, &blobs, options, progress);
+        let results = scan_blobs(scanner, source, &walk, &blobs, options, progress);
         // Tags are not part of a range: only a whole-history scan reads them.
-        let metadata = scan_metadata(detector, source, commits, options.range.is_none());
-        let names = scan_names(detector, &walk);
+        let metadata = scan_metadata(scanner, source, commits, options.range.is_none());
+        let names = scan_names(scanner, &walk);
         (results, metadata, names)
     });
 
@@ -108,13 +107,11 @@ pub fn scan_history(
     out.summary.shallow = Some(repo.is_shallow());
     out.summary.errors = std::mem::take(&mut walk.errors);
     for &path in &walk.submodules {
-        out.summary.skipped.push(Skipped {
-            path: walk.paths[path as usize].clone(),
-            reason: SkipReason::Submodule,
-        });
+        out.summary
+            .skipped
+            .push(Skipped::new(walk.paths[path as usize].clone(), SkipReason::Submodule));
     }
-    // (rule, secret, path) → (commit index, the match in the blob where that commit has it).
-    let mut introduced: BTreeMap<(String, String, u32), (u32, Finding)> = BTreeMap::new();
+    let mut introduced = Introduced::new();
     for ((oid, occ), result) in blobs.iter().zip(results) {
         let (first_path, first_commit) = occ[0];
         let name = || {
@@ -125,17 +122,13 @@ pub fn scan_history(
             )
         };
         match result {
-            BlobResult::Scanned { bytes, findings, decode_limited } => {
-                out.summary.files += 1;
-                out.summary.bytes += bytes;
-                if decode_limited {
-                    out.summary
-                        .skipped
-                        .push(Skipped { path: name(), reason: SkipReason::DecodeBudget });
-                }
+            BlobResult::Scanned(scanned) => {
+                let mut findings = Vec::new();
+                out.summary.add(scanned, &mut findings);
                 for f in findings {
                     for &(path, commit) in occ {
-                        let key = (f.rule_id.clone(), f.secret.reveal().to_string(), path);
+                        let secret = f.secret.reveal().to_string();
+                        let key = (f.rule_id.clone(), secret, path, f.member.clone());
                         let allowed = options.inline_allow && f.allowed_inline;
                         let better = introduced.get(&key).is_none_or(|(c, g)| {
                             let was_allowed = options.inline_allow && g.allowed_inline;
@@ -149,7 +142,7 @@ pub fn scan_history(
                 }
             }
             BlobResult::Skipped(reason) => {
-                out.summary.skipped.push(Skipped { path: name(), reason });
+                out.summary.skipped.push(Skipped::new(name(), reason));
             }
             BlobResult::Error(message) => {
                 out.summary
@@ -159,7 +152,7 @@ pub fn scan_history(
         }
     }
     if options.range.is_some() {
-        drop_inherited(detector, repo, &walk, &mut introduced, &mut out.summary.errors);
+        drop_inherited(scanner, repo, &walk, &mut introduced, &mut out.summary.errors);
     }
     let mut infos = CommitInfos::default();
     out.findings = assemble(repo, &walk, introduced, &mut infos, &mut out.summary.errors);
@@ -171,24 +164,21 @@ pub fn scan_history(
     let Metadata { findings, errors } = metadata;
     out.findings.extend(findings);
     out.summary.errors.extend(errors);
-    finding::sort_findings(&mut out.findings);
-    out.summary.sort();
-    out.summary.elapsed = started.elapsed();
-    Ok(out)
+    Ok(out.finish(started))
 }
 
 /// Scans the name of every path the history (or the range) introduced, once per path: the
 /// last name of the path, as in directory scans, so a directory's name is found once, at the
 /// directory, not once per file in it. Returns (path id, finding) pairs.
-fn scan_names(detector: &Detector, walk: &Walk) -> Vec<(u32, Finding)> {
+fn scan_names<B: BlobScan>(scanner: &B, walk: &Walk) -> Vec<(u32, Finding)> {
     (0..walk.paths.len())
         .into_par_iter()
         .filter(|&i| walk.path_first[i] != OUTSIDE && !walk.paths[i].is_empty())
         .map_init(
-            || detector.scratch(),
+            || scanner.scratch(),
             |scratch, i| {
                 let path = &walk.paths[i];
-                let findings = scan_name(detector, scratch, path, name_start(path)..path.len());
+                let findings = scanner.scan_name(scratch, path, name_start(path)..path.len());
                 findings.into_iter().map(move |f| (i as u32, f)).collect::<Vec<_>>()
             },
         )
@@ -204,11 +194,13 @@ fn in_pool<T: Send>(threads: usize, f: impl FnOnce() -> T + Send) -> T {
     }
 }
 
-/// Reads and scans each unique blob once, in parallel; each thread has its own repository
-/// handle and scratch space and holds one blob at a time.
-fn scan_blobs(
-    detector: &Detector,
+/// Reads each unique blob once, in parallel, and hands it to the scan stage; each thread has
+/// its own repository handle and scratch space and holds one blob at a time. A blob is named
+/// by the first (commit, path) it appears at.
+fn scan_blobs<B: BlobScan>(
+    scanner: &B,
     source: &Source,
+    walk: &Walk,
     blobs: &[(Oid, Vec<(u32, u32)>)],
     options: &HistoryOptions,
     progress: &dyn Progress,
@@ -216,18 +208,31 @@ fn scan_blobs(
     blobs
         .par_iter()
         .map_init(
-            || (source.reopen(), detector.scratch()),
-            |(repo, scratch), (oid, _)| {
+            || (source.reopen(), scanner.scratch()),
+            |(repo, scratch), (oid, occ)| {
                 let odb = match repo {
                     Ok(r) => r.odb(),
                     Err(e) => Err(git2::Error::from_str(e.message())),
                 };
-                let result = match odb {
-                    Ok(odb) => scan_blob(detector, scratch, &odb, *oid, options.max_file_size),
+                let result = match odb.and_then(|odb| {
+                    Ok(match load_blob(&odb, *oid, options.max_file_size)? {
+                        Loaded::Bytes(object) => {
+                            let (path, commit) = occ[0];
+                            let origin = Origin::Git {
+                                commit: short(walk.commits[commit as usize]),
+                                path: walk.paths[path as usize].clone(),
+                            };
+                            let blob = Blob { bytes: object.data(), origin: &origin };
+                            BlobResult::Scanned(scanner.scan(scratch, blob))
+                        }
+                        Loaded::Skipped(reason) => BlobResult::Skipped(reason),
+                    })
+                }) {
+                    Ok(result) => result,
                     Err(e) => BlobResult::Error(super::message(&e)),
                 };
                 let bytes = match &result {
-                    BlobResult::Scanned { bytes, .. } => *bytes,
+                    BlobResult::Scanned(s) => s.bytes,
                     _ => 0,
                 };
                 progress.blob(bytes);
@@ -237,38 +242,19 @@ fn scan_blobs(
         .collect()
 }
 
-fn scan_blob(
-    detector: &Detector,
-    scratch: &mut crate::detect::Scratch,
-    odb: &git2::Odb<'_>,
-    oid: Oid,
-    max_size: u64,
-) -> BlobResult {
-    match load_blob(odb, oid, max_size) {
-        Ok(Loaded::Text(object)) => {
-            let bytes = object.data();
-            let matches = detector.scan(bytes, scratch);
-            let findings = locate(detector, "", bytes, &matches);
-            let decode_limited = scratch.decode_limited();
-            BlobResult::Scanned { bytes: bytes.len() as u64, findings, decode_limited }
-        }
-        Ok(Loaded::Skipped(reason)) => BlobResult::Skipped(reason),
-        Err(e) => BlobResult::Error(super::message(&e)),
-    }
-}
-
 /// Range scans: drops secrets that a parent of their introducing commit already had at that
 /// path (the range changed the file but did not add that secret).
-fn drop_inherited(
-    detector: &Detector,
+fn drop_inherited<B: BlobScan>(
+    scanner: &B,
     repo: &Repository,
     walk: &Walk,
-    introduced: &mut BTreeMap<(String, String, u32), (u32, Finding)>,
+    introduced: &mut Introduced,
     errors: &mut Vec<ScanError>,
 ) {
-    let mut scratch = detector.scratch();
-    introduced.retain(|(_, _, path), (commit, f)| {
+    let mut scratch = scanner.scratch();
+    introduced.retain(|(_, _, path, _), (commit, f)| {
         let oid = walk.commits[*commit as usize];
+        let path_id = path;
         let path = walk.git_path(*path);
         let path = path.as_path();
         let parents = match repo.find_commit(oid) {
@@ -282,7 +268,11 @@ fn drop_inherited(
         !parents.iter().any(|parent| {
             let Ok(entry) = parent.tree().and_then(|t| t.get_path(path)) else { return false };
             match repo.find_blob(entry.id()) {
-                Ok(blob) => Earlier::new(blob.content()).holds(detector, &mut scratch, f),
+                Ok(blob) => {
+                    let path_text = walk.paths[*path_id as usize].clone();
+                    let origin = Origin::Git { commit: short(parent.id()), path: path_text };
+                    Earlier::new(blob.content(), origin).holds(scanner, &mut scratch, f)
+                }
                 Err(_) => false,
             }
         })
@@ -330,12 +320,12 @@ impl CommitInfos {
 fn assemble(
     repo: &Repository,
     walk: &Walk,
-    introduced: BTreeMap<(String, String, u32), (u32, Finding)>,
+    introduced: Introduced,
     infos: &mut CommitInfos,
     errors: &mut Vec<ScanError>,
 ) -> Vec<Finding> {
     let mut findings = Vec::with_capacity(introduced.len());
-    for ((_rule, _secret, path), (commit, mut f)) in introduced {
+    for ((_rule, _secret, path, _member), (commit, mut f)) in introduced {
         f.path = walk.paths[path as usize].clone();
         f.commit = Some(infos.get(repo, walk, commit, errors));
         findings.push(f);

@@ -15,10 +15,8 @@ use git2::{ObjectType, Oid, Repository, Signature};
 use rayon::prelude::*;
 
 use super::{Source, commit_info, short};
-use crate::detect::{Detector, Scratch};
 use crate::finding::{Finding, Part};
-use crate::scan::locate;
-use crate::source::ScanError;
+use crate::source::{BlobScan, ScanError};
 
 /// What scanning the metadata found.
 #[derive(Default)]
@@ -31,8 +29,8 @@ pub(super) struct Metadata {
 
 /// Scans the messages and people of `commits`, and (if `tags`) the annotated tags of the
 /// repository. Runs on the current rayon pool.
-pub(super) fn scan_metadata(
-    detector: &Detector,
+pub(super) fn scan_metadata<B: BlobScan>(
+    scanner: &B,
     source: &Source,
     commits: &[Oid],
     tags: bool,
@@ -40,9 +38,9 @@ pub(super) fn scan_metadata(
     let results: Vec<Result<Vec<Finding>, ScanError>> = commits
         .par_iter()
         .map_init(
-            || (source.reopen(), detector.scratch()),
+            || (source.reopen(), scanner.scratch()),
             |(repo, scratch), &oid| match repo {
-                Ok(repo) => scan_commit(detector, scratch, repo, oid),
+                Ok(repo) => scan_commit(scanner, scratch, repo, oid),
                 Err(e) => {
                     Err(ScanError { path: format!("commit {oid}"), message: super::message(e) })
                 }
@@ -58,7 +56,7 @@ pub(super) fn scan_metadata(
     }
     if tags {
         match source.reopen() {
-            Ok(repo) => scan_tags(detector, &repo, &mut out),
+            Ok(repo) => scan_tags(scanner, &repo, &mut out),
             Err(e) => {
                 out.errors.push(ScanError { path: "tags".into(), message: super::message(&e) })
             }
@@ -67,9 +65,9 @@ pub(super) fn scan_metadata(
     out
 }
 
-fn scan_commit(
-    detector: &Detector,
-    scratch: &mut Scratch,
+fn scan_commit<B: BlobScan>(
+    scanner: &B,
+    scratch: &mut B::Scratch,
     repo: &Repository,
     oid: Oid,
 ) -> Result<Vec<Finding>, ScanError> {
@@ -78,7 +76,7 @@ fn scan_commit(
         .map_err(|e| ScanError { path: format!("commit {oid}"), message: super::message(&e) })?;
     let label = short(oid);
     let mut findings = scan_text(
-        detector,
+        scanner,
         scratch,
         &format!("<commit {label} message>"),
         Part::CommitMessage,
@@ -86,7 +84,7 @@ fn scan_commit(
     );
     let people = people(&commit.author(), Some(&commit.committer()));
     findings.extend(scan_text(
-        detector,
+        scanner,
         scratch,
         &format!("<commit {label} author>"),
         Part::CommitAuthor,
@@ -121,9 +119,9 @@ fn people(author: &Signature<'_>, committer: Option<&Signature<'_>>) -> Vec<u8> 
     text
 }
 
-fn scan_text(
-    detector: &Detector,
-    scratch: &mut Scratch,
+fn scan_text<B: BlobScan>(
+    scanner: &B,
+    scratch: &mut B::Scratch,
     path: &str,
     part: Part,
     text: &[u8],
@@ -131,8 +129,7 @@ fn scan_text(
     if text.is_empty() {
         return Vec::new();
     }
-    let matches = detector.scan(text, scratch);
-    let mut findings = locate(detector, path, text, &matches);
+    let mut findings = scanner.scan_text(scratch, path, text);
     // Fingerprints are computed by the filter stage, over `<part>` (no commit id).
     for f in &mut findings {
         f.part = part;
@@ -141,10 +138,10 @@ fn scan_text(
 }
 
 /// Annotated tags under `refs/tags/`: message, then tagger on the line after it.
-fn scan_tags(detector: &Detector, repo: &Repository, out: &mut Metadata) {
+fn scan_tags<B: BlobScan>(scanner: &B, repo: &Repository, out: &mut Metadata) {
     let Ok(references) = repo.references_glob("refs/tags/*") else { return };
     let mut seen = HashSet::new();
-    let mut scratch = detector.scratch();
+    let mut scratch = scanner.scratch();
     // Reference errors are reported by the commit walk, which reads every ref.
     for reference in references.flatten() {
         let Some(oid) = reference.target() else { continue };
@@ -171,7 +168,7 @@ fn scan_tags(detector: &Detector, repo: &Repository, out: &mut Metadata) {
             text.extend_from_slice(&people(&tagger, None));
         }
         let mut findings =
-            scan_text(detector, &mut scratch, &format!("<tag {name}>"), Part::TagMessage, &text);
+            scan_text(scanner, &mut scratch, &format!("<tag {name}>"), Part::TagMessage, &text);
         if !findings.is_empty() {
             let info =
                 tag.target().ok().and_then(|t| t.peel_to_commit().ok()).map(|c| commit_info(&c));

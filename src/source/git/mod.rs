@@ -20,8 +20,7 @@ use std::path::Path;
 
 use git2::{Commit, ErrorCode, Odb, Oid, Repository};
 
-use super::{Content, SkipReason, classify};
-use crate::detect::{Detector, Scratch};
+use super::{Blob, BlobScan, Origin, SkipReason};
 use crate::finding::{CommitInfo, Finding};
 
 pub use history::{HistoryOptions, scan_history};
@@ -232,7 +231,6 @@ pub fn env_root(path: &Path) -> Option<std::path::PathBuf> {
 pub(crate) fn message(error: &git2::Error) -> String {
     error.message().to_string()
 }
-
 /// Wraps a repository-wide libgit2 error.
 pub(crate) fn repo_error(repo_path: &Path, what: &str) -> impl FnOnce(git2::Error) -> GitError {
     let path = repo_name(repo_path);
@@ -240,11 +238,11 @@ pub(crate) fn repo_error(repo_path: &Path, what: &str) -> impl FnOnce(git2::Erro
     move |e| GitError::Repo { path, what, message: message(&e) }
 }
 
-/// A blob read under the size and binary limits.
+/// What reading a blob gave.
 pub(crate) enum Loaded<'odb> {
-    /// Text content to scan.
-    Text(TextBlob<'odb>),
-    /// Not scanned, and why.
+    /// Its bytes, to hand to the scan stage.
+    Bytes(git2::OdbObject<'odb>),
+    /// Not read, and why.
     Skipped(SkipReason),
 }
 
@@ -258,73 +256,50 @@ pub(crate) fn load_blob<'odb>(
     if size as u64 > max_size {
         return Ok(Loaded::Skipped(SkipReason::TooLarge));
     }
-    let object = odb.read(oid)?;
-    let decoded = match classify(object.data()) {
-        Content::Binary => return Ok(Loaded::Skipped(SkipReason::Binary)),
-        Content::Text(std::borrow::Cow::Borrowed(_), _) => None,
-        Content::Text(std::borrow::Cow::Owned(text), _) => Some(text),
-    };
-    Ok(Loaded::Text(TextBlob { object, decoded }))
-}
-
-/// A text blob: its bytes, decoded to UTF-8 when they were UTF-16 or UTF-32
-/// ([`super::classify`]).
-pub(crate) struct TextBlob<'odb> {
-    object: git2::OdbObject<'odb>,
-    decoded: Option<Vec<u8>>,
-}
-
-impl TextBlob<'_> {
-    /// The text to scan.
-    pub(crate) fn data(&self) -> &[u8] {
-        self.decoded.as_deref().unwrap_or(self.object.data())
-    }
+    Ok(Loaded::Bytes(odb.read(oid)?))
 }
 
 /// An earlier version of a file, to tell the secrets a change adds from those it already had.
 pub(crate) struct Earlier<'a> {
-    /// Its text, decoded like the new version ([`classify`]: UTF-16 and UTF-32 to UTF-8).
-    bytes: std::borrow::Cow<'a, [u8]>,
-    /// (rule index, decoded secret) of the secrets written encoded in it, found on first need.
-    encoded: Option<Vec<(usize, Vec<u8>)>>,
+    bytes: &'a [u8],
+    origin: Origin,
+    /// (rule, secret, member) of every secret the scan stage finds in it, on first need.
+    found: Option<Vec<(String, String, Option<String>)>>,
 }
 
 impl<'a> Earlier<'a> {
-    /// The earlier content as stored: decoded here the way [`load_blob`] decodes the new
-    /// version, so re-committing a UTF-16 file that already held a secret does not add it.
-    /// Binary content is searched as is.
-    pub(crate) fn new(bytes: &'a [u8]) -> Earlier<'a> {
-        let bytes = match classify(bytes) {
-            Content::Text(text, _) => text,
-            Content::Binary => std::borrow::Cow::Borrowed(bytes),
-        };
-        Earlier { bytes, encoded: None }
+    /// The earlier content, from `origin` (used only to name it in messages).
+    pub(crate) fn new(bytes: &'a [u8], origin: Origin) -> Earlier<'a> {
+        Earlier { bytes, origin, found: None }
     }
 
-    /// Whether it already held the secret of `finding`, for the same rule: written as is, or
-    /// in an encoding the detector decodes (base64, percent, JSON escapes, concatenated
-    /// literals), so re-committing an encoded secret is not "adding" it. The detector runs on
-    /// the earlier content once, and only if a secret is not there as written.
-    pub(crate) fn holds(
+    /// Whether it already held the secret of `finding`, for the same rule and (inside an
+    /// archive) in the same member: written as is, or in any form the scan stage finds
+    /// (encoded, in an archive member, in UTF-16), so re-committing a secret is not "adding"
+    /// it. The earlier content is scanned once, and only if a secret outside any archive is not
+    /// there as written.
+    pub(crate) fn holds<B: BlobScan>(
         &mut self,
-        detector: &Detector,
-        scratch: &mut Scratch,
+        scanner: &B,
+        scratch: &mut B::Scratch,
         finding: &Finding,
     ) -> bool {
-        let secret = finding.secret.reveal().as_bytes();
-        if memchr::memmem::find(&self.bytes, secret).is_some() {
+        let secret = finding.secret.reveal();
+        if finding.member.is_none() && memchr::memmem::find(self.bytes, secret.as_bytes()).is_some()
+        {
             return true;
         }
-        let bytes = &self.bytes;
-        let encoded = self.encoded.get_or_insert_with(|| {
-            detector
-                .scan(bytes, scratch)
+        let (bytes, origin) = (self.bytes, &self.origin);
+        let found = self.found.get_or_insert_with(|| {
+            scanner
+                .scan(scratch, Blob { bytes, origin })
+                .findings
                 .into_iter()
-                .filter_map(|m| m.decoded.map(|(_, decoded)| (m.rule, decoded)))
+                .map(|f| (f.rule_id, f.secret.reveal().to_string(), f.member))
                 .collect()
         });
-        encoded.iter().any(|(rule, decoded)| {
-            decoded == secret && detector.rules().rule(*rule).id() == finding.rule_id
+        found.iter().any(|(rule, s, member)| {
+            s == secret && *rule == finding.rule_id && *member == finding.member
         })
     }
 }

@@ -19,15 +19,14 @@ use super::{
     Earlier, GitError, Loaded, Opened, is_unborn, load_blob, open, open_unchecked, path_of_bytes,
     repo_error,
 };
-use crate::detect::{Detector, Scratch};
-use crate::finding::{self, Finding};
-use crate::scan::{ScanOutput, locate, scan_name};
-use crate::source::{ScanError, SkipReason, Skipped, escape_invalid_utf8};
+use crate::finding::Finding;
+use crate::scan::ScanOutput;
+use crate::source::{Blob, BlobScan, Origin, ScanError, SkipReason, Skipped, escape_invalid_utf8};
 
 /// Scans the staged changes of the repository at `repo_path`. Works before the first commit
 /// (everything staged is new). Fails only if the repository, HEAD or the index cannot be read.
-pub fn scan_staged(
-    detector: &Detector,
+pub fn scan_staged<B: BlobScan>(
+    scanner: &B,
     repo_path: &Path,
     max_file_size: u64,
 ) -> Result<ScanOutput, GitError> {
@@ -79,7 +78,7 @@ pub fn scan_staged(
         .map_err(repo_error(repo_path, "cannot find renames in the index"))?;
 
     let odb = repo.odb().map_err(repo_error(repo_path, "cannot open the object database"))?;
-    let mut scratch = detector.scratch();
+    let mut scratch = scanner.scratch();
     let mut out = ScanOutput::default();
     out.summary.errors = opened.source.guard.corrupt.clone();
     let mut names_seen = HashSet::new();
@@ -94,12 +93,12 @@ pub fn scan_staged(
         let raw_path = new.path_bytes().unwrap_or_default();
         if matches!(delta.status(), Delta::Added | Delta::Renamed | Delta::Copied) {
             let names = NewNames { head: head_tree.as_ref(), seen: &mut names_seen };
-            out.findings.extend(names.scan(detector, &mut scratch, raw_path));
+            out.findings.extend(names.scan(scanner, &mut scratch, raw_path));
         }
         let path = escape_invalid_utf8(raw_path);
         match new.mode() {
             FileMode::Commit => {
-                out.summary.skipped.push(Skipped { path, reason: SkipReason::Submodule });
+                out.summary.skipped.push(Skipped::new(path, SkipReason::Submodule));
                 continue;
             }
             FileMode::Blob | FileMode::BlobExecutable => {}
@@ -115,17 +114,11 @@ pub fn scan_staged(
             continue;
         }
         match load_blob(&odb, new.id(), max_file_size) {
-            Ok(Loaded::Text(object)) => {
-                let bytes = object.data();
-                out.summary.files += 1;
-                out.summary.bytes += bytes.len() as u64;
-                let matches = detector.scan(bytes, &mut scratch);
-                let mut findings = locate(detector, &path, bytes, &matches);
-                if scratch.decode_limited() {
-                    let reason = SkipReason::DecodeBudget;
-                    out.summary.skipped.push(Skipped { path: path.clone(), reason });
-                }
-                if !findings.is_empty() {
+            Ok(Loaded::Bytes(object)) => {
+                let origin = Origin::Index(path.clone());
+                let mut scanned =
+                    scanner.scan(&mut scratch, Blob { bytes: object.data(), origin: &origin });
+                if !scanned.findings.is_empty() {
                     if let Some(old_id) = old_blob {
                         let errors = &mut out.summary.errors;
                         let before = match guard.check_object(old_id) {
@@ -135,23 +128,20 @@ pub fn scan_staged(
                                 Vec::new()
                             }
                         };
-                        let mut before = Earlier::new(&before);
-                        findings.retain(|f| !before.holds(detector, &mut scratch, f));
+                        let mut before = Earlier::new(&before, Origin::Index(path.clone()));
+                        scanned.findings.retain(|f| !before.holds(scanner, &mut scratch, f));
                     }
                 }
-                out.findings.extend(findings);
+                out.summary.add(scanned, &mut out.findings);
             }
-            Ok(Loaded::Skipped(reason)) => out.summary.skipped.push(Skipped { path, reason }),
+            Ok(Loaded::Skipped(reason)) => out.summary.skipped.push(Skipped::new(path, reason)),
             Err(e) => out.summary.errors.push(ScanError {
                 path: format!("blob {} ({path})", new.id()),
                 message: super::message(&e),
             }),
         }
     }
-    finding::sort_findings(&mut out.findings);
-    out.summary.sort();
-    out.summary.elapsed = started.elapsed();
-    Ok(out)
+    Ok(out.finish(started))
 }
 
 /// Whether HEAD's commit (through any tags) and every tree of it are free of corrupt loose
@@ -214,7 +204,7 @@ struct NewNames<'a, 'repo> {
 impl NewNames<'_, '_> {
     /// Scans the last name of each prefix of `path` (its directories, then the file) that HEAD's
     /// tree does not have, placed at that prefix, as directory scans place them.
-    fn scan(self, detector: &Detector, scratch: &mut Scratch, path: &[u8]) -> Vec<Finding> {
+    fn scan<B: BlobScan>(self, scanner: &B, scratch: &mut B::Scratch, path: &[u8]) -> Vec<Finding> {
         let mut findings = Vec::new();
         let ends = memchr::memchr_iter(b'/', path).chain(std::iter::once(path.len()));
         let mut start = 0;
@@ -230,7 +220,7 @@ impl NewNames<'_, '_> {
             }
             let shown = escape_invalid_utf8(prefix);
             let from = escape_invalid_utf8(&path[..name_at]).len();
-            findings.extend(scan_name(detector, scratch, &shown, from..shown.len()));
+            findings.extend(scanner.scan_name(scratch, &shown, from..shown.len()));
         }
         findings
     }

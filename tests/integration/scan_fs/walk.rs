@@ -161,7 +161,8 @@ fn binary_and_oversized_files_are_skipped_and_counted_by_reason() {
 
     let (code, doc, _) = scan_json(&t, &["--max-file-size", "1K"]);
     assert_eq!(code, 1);
-    assert_eq!(finding_paths(&doc), ["small.txt"]);
+    // Since issue #8 binary files are scanned for checksum-verified secrets.
+    assert_eq!(finding_paths(&doc), ["small.txt", "tool.bin"]);
     assert_eq!(
         doc["summary"]["skipped"],
         serde_json::json!([
@@ -179,6 +180,8 @@ fn binary_and_oversized_files_are_skipped_and_counted_by_reason() {
             loc("big.txt", 2, 8, 48, RULE_8Q, "high"),
             loc("late-nul.txt", 2, 8, 48, RULE_8Q, "high"),
             loc("small.txt", 1, 8, 48, RULE_8Q, "high"),
+            // In a binary, columns count bytes: 10 bytes of header, then the assignment.
+            loc("tool.bin", 1, 18, 58, RULE_8Q, "high"),
         ]
     );
     assert_eq!(
@@ -198,7 +201,7 @@ fn text_summary_counts_skips_by_reason_and_verbose_lists_them() {
         run(isolated_azleak(t.path()).args(["scan", ".", "--max-file-size", "100"]));
     assert_eq!(code, 0);
     assert_text_eq(
-        "\nazleak: 1 file scanned (5 B), 2 skipped (1 binary, 1 too large), 0 findings, 0 errors, <elapsed>\n",
+        "\nazleak: 2 files scanned (8 B, 1 binary: checksum-verified secrets only), 1 skipped (1 too large), 0 findings, 0 errors, <elapsed>\n",
         &text_without_elapsed(&out),
     );
 
@@ -206,7 +209,7 @@ fn text_summary_counts_skips_by_reason_and_verbose_lists_them() {
         run(isolated_azleak(t.path()).args(["scan", ".", "--max-file-size", "100", "--verbose"]));
     assert_eq!(code, 0);
     assert_text_eq(
-        "skipped a.bin (binary)\nskipped big.log (too large)\n\nazleak: 1 file scanned (5 B), 2 skipped (1 binary, 1 too large), 0 findings, 0 errors, <elapsed>\n",
+        "scanned a.bin (binary: checksum-verified secrets only)\nskipped big.log (too large)\n\nazleak: 2 files scanned (8 B, 1 binary: checksum-verified secrets only), 1 skipped (1 too large), 0 findings, 0 errors, <elapsed>\n",
         &text_without_elapsed(&out),
     );
 }

@@ -1,6 +1,12 @@
-//! Scanning: turns byte buffers into located [`Finding`]s with the detector, and runs it over a
-//! directory walk or standard input, collecting a [`Summary`] of what was scanned, skipped and
-//! unreadable. Filtering by confidence, allowlists and baselines happens after this.
+//! The scan stage, the one pipeline every mode (directory, standard input, history, range,
+//! staged) uses: a source hands it [`Blob`]s through [`BlobScan`], and it turns each into
+//! located [`Finding`]s: classify (archive, text in UTF-8/16/32, binary) → expand (archive
+//! members, to any depth within the limits; see [`Scanner`]) → detect → [`locate`]. It also
+//! collects the [`Summary`] of what was scanned, skipped and unreadable. Dedup of identical
+//! blobs is by git object id in history scans (the source reads each unique blob once).
+//! Filtering by confidence, allowlists and baselines happens after this, in the filter stage.
+
+mod expand;
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -9,16 +15,25 @@ use serde::Serialize;
 
 use crate::detect::{Detector, RawMatch, Scratch};
 use crate::finding::{self, Finding, Secret};
-use crate::source::fs::{Event, Target, WalkError, WalkOptions, walk};
-use crate::source::{Content, ScanError, SkipReason, Skipped, classify};
+use crate::source::fs::{Event, WalkError, WalkOptions, walk};
+use crate::source::{Blob, BlobScan, Origin, ScanError, Scanned, SkipReason, Skipped};
+
+pub use expand::{ScanOptions, ScanScratch, Scanner};
 
 /// What a scan went through, for the summary line and machine-readable reports.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Summary {
     /// Files (or blobs) scanned.
     pub files: u64,
-    /// Bytes scanned.
+    /// Bytes scanned (archive members uncompressed).
     pub bytes: u64,
+    /// Of the files scanned, members read out of archives.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub archive_members: u64,
+    /// Of the files scanned, binary ones: scanned for checksum-verified secrets only (they are
+    /// listed in `skipped` too, with reason `binary`).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub binary: u64,
     /// Paths not scanned, with the reason.
     pub skipped: Vec<Skipped>,
     /// Paths that could not be read.
@@ -45,6 +60,10 @@ pub struct Summary {
     pub elapsed: Duration,
 }
 
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
 fn as_secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_f64((d.as_secs_f64() * 1000.0).round() / 1000.0)
 }
@@ -57,6 +76,18 @@ impl Summary {
             *counts.entry(s.reason).or_insert(0) += 1;
         }
         counts
+    }
+
+    /// Adds what the scan stage gave for one blob; its findings go to `findings`.
+    pub fn add(&mut self, scanned: Scanned, findings: &mut Vec<Finding>) {
+        self.files += scanned.files;
+        self.bytes += scanned.bytes;
+        self.archive_members += scanned.files.saturating_sub(1);
+        self.binary +=
+            scanned.skipped.iter().filter(|s| s.reason == SkipReason::Binary).count() as u64;
+        self.skipped.extend(scanned.skipped);
+        self.errors.extend(scanned.errors);
+        findings.extend(scanned.findings);
     }
 
     /// Sorts skipped paths and errors so reports are deterministic.
@@ -156,6 +187,7 @@ pub fn locate(detector: &Detector, path: &str, bytes: &[u8], matches: &[RawMatch
             rule_id: rule.id().to_string(),
             confidence: m.confidence,
             path: path.to_string(),
+            member: None,
             part: finding::Part::Content,
             line,
             column,
@@ -208,76 +240,44 @@ fn line_hash(rule_id: &str, bytes: &[u8], line_start: usize, start: usize, end: 
     finding::hash_parts(&[rule_id.as_bytes(), before, b"<secret>", after])
 }
 
-/// Scans a directory walk in parallel. Returns an error only when the walk cannot start.
-pub fn scan_paths(detector: &Detector, options: &WalkOptions) -> Result<ScanOutput, WalkError> {
+/// Scans a directory walk in parallel: the walk hands each file to `scanner` on its worker
+/// threads. Returns an error only when the walk cannot start.
+pub fn scan_paths(scanner: &Scanner, options: &WalkOptions) -> Result<ScanOutput, WalkError> {
     let started = Instant::now();
     let mut out = ScanOutput::default();
-    walk(
-        options,
-        || detector.scratch(),
-        |scratch, path, target| match target {
-            Target::Content(bytes) => {
-                let findings = scan_buffer(detector, scratch, path, bytes);
-                (findings, scratch.decode_limited().then(|| path.to_string()))
-            }
-            Target::Name { start, end } => (scan_name(detector, scratch, path, start..end), None),
-        },
-        |event| match event {
-            Event::Scanned { bytes, result: (findings, limited) } => {
-                out.summary.files += 1;
-                out.summary.bytes += bytes;
-                out.findings.extend(findings);
-                if let Some(path) = limited {
-                    out.summary.skipped.push(Skipped { path, reason: SkipReason::DecodeBudget });
-                }
-            }
-            Event::Name((findings, _)) => out.findings.extend(findings),
-            Event::Skipped(s) => out.summary.skipped.push(s),
-            Event::Error(e) => out.summary.errors.push(e),
-        },
-    )?;
-    finding::sort_findings(&mut out.findings);
-    out.summary.sort();
-    out.summary.elapsed = started.elapsed();
-    Ok(out)
+    walk(options, scanner, |event| match event {
+        Event::Scanned(scanned) => out.summary.add(scanned, &mut out.findings),
+        Event::Name(findings) => out.findings.extend(findings),
+        Event::Skipped(s) => out.summary.skipped.push(s),
+        Event::Error(e) => out.summary.errors.push(e),
+    })?;
+    Ok(out.finish(started))
 }
 
-/// Scans standard input, read up to just past `max_file_size` (a stream may never end), under
-/// the name `path`: text in UTF-8, UTF-16 or UTF-32 is scanned, binary input is skipped, and
-/// input over the limit is scanned up to it and reported as truncated.
-pub fn scan_stdin_bytes(
-    detector: &Detector,
-    path: &str,
-    bytes: &[u8],
-    max_file_size: u64,
-) -> ScanOutput {
+/// Scans standard input, read up to just past `max_file_size` (a stream may never end), as the
+/// blob `-`: like a file (text in any encoding, archives, binary), and input over the limit is
+/// scanned up to it and reported as truncated.
+pub fn scan_stdin_bytes(scanner: &Scanner, bytes: &[u8], max_file_size: u64) -> ScanOutput {
     let started = Instant::now();
     let mut out = ScanOutput::default();
     let limit = usize::try_from(max_file_size).unwrap_or(usize::MAX);
     let truncated = bytes.len() > limit;
     let bytes = &bytes[..bytes.len().min(limit)];
-    match classify(bytes) {
-        Content::Binary => {
-            out.summary.skipped.push(Skipped { path: path.into(), reason: SkipReason::Binary });
-        }
-        Content::Text(text, _) => {
-            let mut scratch = detector.scratch();
-            out.findings = scan_buffer(detector, &mut scratch, path, &text);
-            if scratch.decode_limited() {
-                out.summary
-                    .skipped
-                    .push(Skipped { path: path.into(), reason: SkipReason::DecodeBudget });
-            }
-            out.summary.files = 1;
-            out.summary.bytes = bytes.len() as u64;
-            if truncated {
-                out.summary
-                    .skipped
-                    .push(Skipped { path: path.into(), reason: SkipReason::Truncated });
-            }
-        }
+    let mut scratch = scanner.scratch();
+    let scanned = scanner.scan(&mut scratch, Blob { bytes, origin: &Origin::Stdin });
+    out.summary.add(scanned, &mut out.findings);
+    if truncated {
+        out.summary.skipped.push(Skipped::new("-", SkipReason::Truncated));
     }
-    finding::sort_findings(&mut out.findings);
-    out.summary.elapsed = started.elapsed();
-    out
+    out.finish(started)
+}
+
+impl ScanOutput {
+    /// Sorts findings and the summary into report order and records the wall time.
+    pub fn finish(mut self, started: Instant) -> ScanOutput {
+        finding::sort_findings(&mut self.findings);
+        self.summary.sort();
+        self.summary.elapsed = started.elapsed();
+        self
+    }
 }

@@ -1,0 +1,274 @@
+//! The [`Scanner`]: what the scan stage does with one blob. It classifies the blob once and
+//! picks the expander: an archive (by magic bytes) is opened in memory with the limits and the
+//! run's budget of [`crate::expand`] and each member is scanned the same way, with its origin
+//! extended by the member path; text (UTF-8, or UTF-16/32 decoded by
+//! [`crate::source::classify`]) is scanned with every rule; binary bytes are scanned only with
+//! the rules that carry a checksum (a rule field, never a rule id), on the raw bytes and on their
+//! UTF-16LE string runs (how a .NET assembly stores string literals), so no context-only rule
+//! ever runs on binary bytes. Members are never written to disk.
+
+use aho_corasick::AhoCorasick;
+
+use super::{locate, scan_name};
+use crate::detect::{self, Detector};
+use crate::expand::{self as archive, ArchiveSkip, Budget, Limits};
+use crate::finding::{ChecksumStatus, Finding};
+use crate::rules::RuleSet;
+use crate::source::{
+    Blob, BlobScan, Content, Origin, ScanError, Scanned, SkipReason, Skipped, classify,
+};
+
+/// How the scan stage expands blobs.
+#[derive(Debug, Clone)]
+pub struct ScanOptions {
+    /// Open archives (zip family, tar, gzip, bzip2, xz, zstd); when off, an archive is scanned
+    /// as a binary blob.
+    pub archives: bool,
+    /// Per-archive limits (depth, entries, member size, ratio, total).
+    pub limits: Limits,
+    /// The run's budget of decompressed bytes, all archives together.
+    pub budget: u64,
+}
+
+impl Default for ScanOptions {
+    fn default() -> Self {
+        ScanOptions { archives: true, limits: Limits::default(), budget: Budget::DEFAULT }
+    }
+}
+
+/// The scan stage: the detector for text, the checksum-only detector for binary bytes, the
+/// expansion options and the run's decompression budget. Shared by every thread of a scan.
+pub struct Scanner {
+    text: Detector,
+    /// Built on the first binary blob, so a scan of text alone does not compile the rules twice.
+    binary: std::sync::OnceLock<Option<Binary>>,
+    binary_rules: BinaryRules,
+    options: ScanOptions,
+    budget: Budget,
+}
+
+/// Loads the rule set again, for the binary detector.
+type BinaryRules = Box<dyn Fn() -> Option<RuleSet> + Send + Sync>;
+
+/// Scanning binary bytes: the rules with a checksum, and their keywords as UTF-16LE, to look
+/// for string runs only in binaries that can hold one.
+struct Binary {
+    detector: Detector,
+    wide: Option<AhoCorasick>,
+}
+
+/// A thread's working space.
+pub struct ScanScratch {
+    text: detect::Scratch,
+    binary: Option<detect::Scratch>,
+}
+
+impl Scanner {
+    /// A scanner for `rules`. `binary_rules` loads the same rule set again (a compiled rule set
+    /// has one owner), called once, on the first binary blob: only its rules that carry a
+    /// checksum are kept, for binary bytes.
+    pub fn new(
+        rules: RuleSet,
+        binary_rules: impl Fn() -> Option<RuleSet> + Send + Sync + 'static,
+        options: ScanOptions,
+    ) -> Scanner {
+        let budget = Budget::new(options.budget);
+        Scanner {
+            text: Detector::new(rules),
+            binary: std::sync::OnceLock::new(),
+            binary_rules: Box::new(binary_rules),
+            options,
+            budget,
+        }
+    }
+
+    /// The checksum-only detector, built on first use.
+    fn binary(&self) -> Option<&Binary> {
+        self.binary.get_or_init(|| (self.binary_rules)().and_then(Binary::new)).as_ref()
+    }
+}
+
+impl Scanner {
+    /// The detector for text (every rule).
+    pub fn detector(&self) -> &Detector {
+        &self.text
+    }
+
+    /// Every rule.
+    pub fn rules(&self) -> &RuleSet {
+        self.text.rules()
+    }
+
+    /// Scans `bytes` from `origin` into `out`: an archive's members, or the blob itself.
+    fn scan_into(&self, s: &mut ScanScratch, origin: &Origin, bytes: &[u8], out: &mut Scanned) {
+        out.files += 1;
+        out.bytes += bytes.len() as u64;
+        if self.options.archives && archive::classify(bytes).is_some() {
+            self.expand(s, origin, bytes, out);
+        } else {
+            self.scan_leaf(s, origin, bytes, out);
+        }
+    }
+
+    /// Opens an archive and scans each member as it is read (one at a time in memory).
+    fn expand(&self, s: &mut ScanScratch, origin: &Origin, bytes: &[u8], out: &mut Scanned) {
+        let label = origin.label();
+        let limits = &self.options.limits;
+        archive::expand(bytes, &label, limits, &self.budget, &mut |event| match event {
+            archive::Event::Member(m) => {
+                let mut inner = origin.clone();
+                for name in m.path {
+                    inner = inner.child(name);
+                }
+                out.files += 1;
+                out.bytes += m.bytes.len() as u64;
+                self.scan_leaf(s, &inner, &m.bytes, out);
+            }
+            archive::Event::Skipped { archive, member, reason } => {
+                let path = match member {
+                    Some(m) => format!("{archive}!{m}"),
+                    None => archive,
+                };
+                let skip = match reason {
+                    ArchiveSkip::Encrypted => SkipReason::Encrypted,
+                    ArchiveSkip::UnsupportedMethod { .. } => SkipReason::UnsupportedCompression,
+                    ArchiveSkip::DepthLimit { .. } => SkipReason::ArchiveDepth,
+                    _ => SkipReason::ArchiveLimit,
+                };
+                out.skipped.push(Skipped { path, reason: skip, detail: Some(reason.to_string()) });
+            }
+            archive::Event::Error { archive, member, message } => {
+                let path = match member {
+                    Some(m) => format!("{archive}!{m}"),
+                    None => archive,
+                };
+                out.errors.push(ScanError { path, message });
+            }
+        });
+    }
+
+    /// Scans a blob that is not opened as an archive: text with every rule, binary with the
+    /// checksum rules only.
+    fn scan_leaf(&self, s: &mut ScanScratch, origin: &Origin, bytes: &[u8], out: &mut Scanned) {
+        let member = origin.member();
+        let first = out.findings.len();
+        match classify(bytes) {
+            Content::Text(text, _) => {
+                let matches = self.text.scan(&text, &mut s.text);
+                out.findings.extend(locate(&self.text, origin.path(), &text, &matches));
+                if s.text.decode_limited() {
+                    out.skipped.push(Skipped::new(origin.label(), SkipReason::DecodeBudget));
+                }
+            }
+            Content::Binary => {
+                out.skipped.push(Skipped::new(origin.label(), SkipReason::Binary));
+                if let Some(binary) = self.binary() {
+                    let scratch = s.binary.get_or_insert_with(|| binary.detector.scratch());
+                    out.findings.extend(binary.scan(origin.path(), bytes, scratch));
+                }
+            }
+        }
+        for f in &mut out.findings[first..] {
+            f.member.clone_from(&member);
+        }
+    }
+}
+
+impl Binary {
+    /// The binary detector from `binary_rules`: its rules with a checksum; `None` if none has.
+    fn new(mut binary_rules: RuleSet) -> Option<Binary> {
+        let unproven: Vec<String> = binary_rules
+            .iter()
+            .filter(|r| r.syntax.checksum.is_none())
+            .map(|r| r.id().to_string())
+            .collect();
+        binary_rules.disable(&unproven);
+        (!binary_rules.is_empty()).then(|| {
+            let mut wide = Vec::new();
+            for rule in binary_rules.iter() {
+                for k in &rule.syntax.keywords {
+                    let variants = if rule.syntax.case_sensitive_keywords {
+                        vec![k.clone()]
+                    } else {
+                        detect::case_variants(k)
+                    };
+                    for v in variants {
+                        wide.push(v.encode_utf16().flat_map(u16::to_le_bytes).collect::<Vec<u8>>());
+                    }
+                }
+            }
+            let wide = (!wide.is_empty()).then(|| AhoCorasick::new(&wide).ok()).flatten();
+            Binary { detector: Detector::new(binary_rules), wide }
+        })
+    }
+
+    /// Checksum-verified secrets in binary bytes, as raw bytes and in UTF-16LE string runs.
+    /// Lines count `\n` bytes and columns count bytes from the line's start (1-based).
+    fn scan(&self, path: &str, bytes: &[u8], scratch: &mut detect::Scratch) -> Vec<Finding> {
+        let d = &self.detector;
+        let mut out = Vec::new();
+        let raw: Vec<_> = d
+            .scan(bytes, scratch)
+            .into_iter()
+            .filter(|m| m.checksum == ChecksumStatus::Valid)
+            .collect();
+        for (mut f, m) in locate(d, path, bytes, &raw).into_iter().zip(&raw) {
+            place_bytes(&mut f, bytes, m.start, m.end - m.start);
+            out.push(f);
+        }
+        if self.wide.as_ref().is_some_and(|w| w.is_match(bytes)) {
+            for run in archive::utf16::utf16le_runs(bytes, archive::utf16::MIN_RUN) {
+                let text = run.text.as_bytes();
+                let found: Vec<_> = d
+                    .scan(text, scratch)
+                    .into_iter()
+                    .filter(|m| m.checksum == ChecksumStatus::Valid)
+                    .collect();
+                for (mut f, m) in locate(d, path, text, &found).into_iter().zip(&found) {
+                    // Run text is ASCII: one character per UTF-16 unit of two bytes.
+                    place_bytes(&mut f, bytes, run.offset + 2 * m.start, 2 * (m.end - m.start));
+                    f.allowed_inline = false;
+                    out.push(f);
+                }
+            }
+        }
+        out
+    }
+}
+
+/// Places a finding at byte `start` (`len` bytes long) of binary `bytes`.
+fn place_bytes(f: &mut Finding, bytes: &[u8], start: usize, len: usize) {
+    let before = &bytes[..start.min(bytes.len())];
+    let line_start = memchr::memrchr(b'\n', before).map_or(0, |i| i + 1);
+    f.line = 1 + memchr::memchr_iter(b'\n', before).count();
+    f.column = start - line_start + 1;
+    f.end_column = f.column + len.max(1);
+}
+
+impl BlobScan for Scanner {
+    type Scratch = ScanScratch;
+
+    fn scratch(&self) -> ScanScratch {
+        ScanScratch { text: self.text.scratch(), binary: None }
+    }
+
+    fn scan(&self, scratch: &mut ScanScratch, blob: Blob<'_>) -> Scanned {
+        let mut out = Scanned::default();
+        self.scan_into(scratch, blob.origin, blob.bytes, &mut out);
+        out
+    }
+
+    fn scan_text(&self, scratch: &mut ScanScratch, path: &str, text: &[u8]) -> Vec<Finding> {
+        let matches = self.text.scan(text, &mut scratch.text);
+        locate(&self.text, path, text, &matches)
+    }
+
+    fn scan_name(
+        &self,
+        scratch: &mut ScanScratch,
+        path: &str,
+        name: std::ops::Range<usize>,
+    ) -> Vec<Finding> {
+        scan_name(&self.text, &mut scratch.text, path, name)
+    }
+}
