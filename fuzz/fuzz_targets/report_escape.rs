@@ -103,7 +103,7 @@ fn render(input: &Input) -> Vec<(Format, Vec<u8>)> {
     let findings = vec![finding(input)];
     let mut summary = Summary { files: 1, bytes: 55, ..Summary::default() };
     if let Some(path) = &input.skipped {
-        summary.skipped.push(Skipped { path: path.clone(), reason: SkipReason::Binary });
+        summary.skipped.push(Skipped::new(path.clone(), SkipReason::Binary));
     }
     let options = ReportOptions {
         show_secrets: false,
