@@ -8,8 +8,8 @@
 pub mod checksum;
 pub mod decode;
 pub mod filters;
+mod prefilter;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use regex_automata::Input;
 use regex_automata::meta::Cache;
 use regex_automata::util::captures::Captures;
@@ -43,7 +43,7 @@ pub struct RawMatch {
 #[derive(Debug)]
 pub struct Detector {
     rules: RuleSet,
-    keywords: AhoCorasick,
+    keywords: prefilter::Keywords,
     /// For each keyword pattern, the rules that listed it.
     keyword_rules: Vec<Vec<usize>>,
     /// For each keyword pattern, its length.
@@ -125,12 +125,7 @@ impl Detector {
         }
         let keyword_len = patterns.iter().map(Vec::len).collect();
         let marker = patterns.iter().map(|p| p.windows(2).any(|w| w == b"Q~")).collect();
-        // Case-sensitive over a few case variants, rather than ASCII case-insensitive: that
-        // keeps the automaton's SIMD prefilter, which is most of the scanner's speed.
-        let keywords = AhoCorasickBuilder::new()
-            .match_kind(MatchKind::LeftmostLongest)
-            .build(&patterns)
-            .expect("keyword automaton within size limits");
+        let keywords = prefilter::Keywords::new(&patterns);
         Detector { rules, keywords, keyword_rules, keyword_len, trigger, marker }
     }
 
@@ -209,21 +204,22 @@ impl Detector {
         }
         let mut any = false;
         let mut from = 0;
-        // Leftmost-longest search (fast, prefiltered), restarted one byte after each hit's start
-        // so that keywords starting inside another are found too.
-        while let Some(hit) = self.keywords.find(aho_corasick::Input::new(hay).range(from..)) {
-            from = hit.start() + 1;
-            let pattern = hit.pattern().as_usize();
+        // The longest keyword at each position, so that keywords starting inside another are
+        // found too.
+        let mut cursor = self.keywords.cursor();
+        while let Some(hit) = self.keywords.find(hay, from, &mut cursor) {
+            from = hit.start + 1;
+            let pattern = hit.pattern;
             if let Some(encoding) = self.trigger[pattern] {
                 if triggers {
-                    scratch.triggers.push((hit.start(), encoding));
+                    scratch.triggers.push((hit.start, encoding));
                 }
                 continue;
             }
             if triggers && self.marker[pattern] {
-                scratch.triggers.push((hit.start(), Encoding::Concat));
+                scratch.triggers.push((hit.start, Encoding::Concat));
             }
-            let (start, end) = (hit.start(), hit.start() + self.keyword_len[pattern]);
+            let (start, end) = (hit.start, hit.start + self.keyword_len[pattern]);
             for &rule in &self.keyword_rules[pattern] {
                 let w = self.rules.rule(rule).syntax.window;
                 let window = (start.saturating_sub(w), end.saturating_add(w).min(hay.len()));
