@@ -78,7 +78,8 @@ impl Keywords {
                 len: tail.len() + 1,
             });
         }
-        let automaton_ids: Vec<usize> = (0..patterns.len()).filter(|&i| !in_family[i]).collect();
+        let rest: Vec<usize> = (0..patterns.len()).filter(|&i| !in_family[i]).collect();
+        let automaton_ids = bucket_order(patterns, &rest);
         // Case-sensitive over a few case variants, rather than ASCII case-insensitive: that
         // keeps the automaton's SIMD prefilter, which is most of the scanner's speed.
         let automaton = (!automaton_ids.is_empty()).then(|| {
@@ -130,6 +131,82 @@ impl Keywords {
         }
         best.map(|(start, _, pattern)| Hit { start, pattern })
     }
+}
+
+/// Orders the automaton's patterns so that its Teddy prefilter spreads them over its buckets.
+///
+/// Teddy puts patterns whose first bytes (its mask length, at most 4) have the same low nybbles
+/// in one bucket, and gives each new such group the bucket of its id: the id of its longest
+/// pattern, the lowest one among equals, modulo the bucket count (8, or 16 above 32 patterns).
+/// In the order given, groups collided while buckets stayed empty, and each crowded bucket
+/// admits many false candidates. So each group's leader (a longest pattern) gets an id of its
+/// own residue; where there are more groups than buckets, the groups that differ least share.
+fn bucket_order(patterns: &[Vec<u8>], ids: &[usize]) -> Vec<usize> {
+    let Some(mask) = ids.iter().map(|&i| patterns[i].len()).min().map(|m| m.min(4)) else {
+        return Vec::new();
+    };
+    let buckets = if ids.len() > 32 { 16 } else { 8 };
+    let key = |i: usize| -> Vec<u8> { patterns[i][..mask].iter().map(|b| b & 15).collect() };
+    let mut groups: Vec<(Vec<u8>, Vec<usize>)> = Vec::new();
+    for &i in ids {
+        match groups.iter_mut().find(|(k, _)| *k == key(i)) {
+            Some((_, members)) => members.push(i),
+            None => groups.push((key(i), vec![i])),
+        }
+    }
+    // Sets of groups, one per bucket: merge the pair that least widens the masks.
+    let mut sets: Vec<Vec<usize>> = (0..groups.len()).map(|g| vec![g]).collect();
+    let accepts = |set: &[usize]| -> f64 {
+        (0..mask)
+            .map(|pos| {
+                let (mut lo, mut hi) = (0u16, 0u16);
+                for &g in set {
+                    for &m in &groups[g].1 {
+                        lo |= 1 << (patterns[m][pos] & 15);
+                        hi |= 1 << (patterns[m][pos] >> 4);
+                    }
+                }
+                f64::from(lo.count_ones() * hi.count_ones())
+            })
+            .product()
+    };
+    while sets.len() > buckets {
+        let mut best = (f64::MAX, 0, 1);
+        for a in 0..sets.len() {
+            for b in a + 1..sets.len() {
+                let union: Vec<usize> = sets[a].iter().chain(&sets[b]).copied().collect();
+                let cost = accepts(&union) - accepts(&sets[a]) - accepts(&sets[b]);
+                if cost < best.0 {
+                    best = (cost, a, b);
+                }
+            }
+        }
+        let merged = sets.remove(best.2);
+        sets[best.1].extend(merged);
+    }
+    // Leaders at slots of their set's residue; shorter members fill the free slots first, the
+    // other longest members last (an earlier one would lead its group instead).
+    let mut slots: Vec<Option<usize>> = vec![None; ids.len()];
+    let (mut shorter, mut longest) = (Vec::new(), Vec::new());
+    for (residue, set) in sets.iter().enumerate() {
+        for (round, &g) in set.iter().enumerate() {
+            let members = &groups[g].1;
+            let max = members.iter().map(|&m| patterns[m].len()).max().unwrap_or(0);
+            let leader = *members.iter().find(|&&m| patterns[m].len() == max).unwrap_or(&members[0]);
+            match slots.get_mut(residue + round * buckets) {
+                Some(slot @ None) => *slot = Some(leader),
+                _ => longest.push(leader),
+            }
+            for &m in members.iter().filter(|&&m| m != leader) {
+                if patterns[m].len() == max { longest.push(m) } else { shorter.push(m) }
+            }
+        }
+    }
+    let mut fill = shorter.into_iter().chain(longest);
+    slots.into_iter().map(|s| s.or_else(|| fill.next())).collect::<Option<Vec<_>>>().map_or_else(
+        || ids.to_vec(),
+        |order| order,
+    )
 }
 
 impl Family {
@@ -187,7 +264,22 @@ mod tests {
         let p = patterns(&["0Q~", "7Q~", "8Q~", "9Q~", "secret", "Secret", "pwd"]);
         let k = Keywords::new(&p);
         assert_eq!(k.families.len(), 1);
-        assert_eq!(k.automaton_ids, vec![4, 5, 6]);
+        let mut ids = k.automaton_ids.clone();
+        ids.sort();
+        assert_eq!(ids, vec![4, 5, 6]);
+    }
+
+    #[test]
+    fn each_pattern_keeps_its_place_in_the_bucket_order() {
+        let p = patterns(&[
+            "secret", "Secret", "SECRET", "password", "pwd", "credential", "appkey", "app_key",
+            "az login", "%7E", "OFF+", "hRf", "4UX", "N1F+", "dRf", "3UX", "Convert", "Client",
+            "tenant", "zone", "queue",
+        ]);
+        let all: Vec<usize> = (0..p.len()).collect();
+        let mut order = bucket_order(&p, &all);
+        order.sort();
+        assert_eq!(order, all);
     }
 
     #[test]
@@ -197,10 +289,19 @@ mod tests {
             patterns(&["1Q~", "2Q~", "3Q~", "Q~Q", "az login"]),
             patterns(&["aXY", "bXY", "cXY", "XYZW", "XY"]),
             patterns(&["aXY", "bXY", "cXY"]),
+            // More prefix groups than Teddy has buckets: some share one.
+            patterns(&[
+                "secret", "Secret", "SECRET", "password", "Password", "pwd", "credential",
+                "appkey", "AppKey", "app_key", "principalkey", "az login", "\"appId\"", "%7E",
+                "%7e", "\\u007e", "OFF+", "hRf", "4UX", "N1F+", "dRf", "3UX", "Convert",
+                "convert", "Client", "tenant", "Tenant", "TENANT", "zone", "Zone", "ZONE",
+                "queue", "Queue", "QUEUE",
+            ]),
         ];
         let hays = [
             "abc8Q~def 9Q~Q~Q 7Q~7Q~ client_secret Secret=pwd 8Q8Q~ Q~ 0Q~",
             "8Q~", "Q~", "", "x9Q~", "aXYZW bXY cXYaXY XY aXYbXYcXY", "az login 3Q~Q 2Q~",
+            "client_secret = Secret; PASSWORD pwd xZone queue4UXhRf %7e\\u007e \"appId\" y",
         ];
         for p in &sets {
             for hay in hays {
