@@ -1,5 +1,5 @@
-//! The detection engine. One Aho-Corasick automaton over every rule's keywords finds candidate
-//! positions; each candidate rule's regex then runs only in a window around its keyword hits;
+//! The detection engine. One keyword search over every rule's keywords (an Aho-Corasick
+//! automaton plus `memmem` for keyword families, see [`prefilter`]) finds candidate positions; each candidate rule's regex then runs only in a window around its keyword hits;
 //! matches go through the rule's checksum, entropy, character-class and placeholder checks.
 //!
 //! The [`Detector`] is immutable and shared across threads; each thread owns a [`Scratch`].
@@ -8,7 +8,7 @@
 pub mod checksum;
 pub mod decode;
 pub mod filters;
-mod prefilter;
+pub(crate) mod prefilter;
 
 use regex_automata::Input;
 use regex_automata::meta::Cache;

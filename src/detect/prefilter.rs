@@ -192,7 +192,8 @@ fn bucket_order(patterns: &[Vec<u8>], ids: &[usize]) -> Vec<usize> {
         for (round, &g) in set.iter().enumerate() {
             let members = &groups[g].1;
             let max = members.iter().map(|&m| patterns[m].len()).max().unwrap_or(0);
-            let leader = *members.iter().find(|&&m| patterns[m].len() == max).unwrap_or(&members[0]);
+            let leader =
+                *members.iter().find(|&&m| patterns[m].len() == max).unwrap_or(&members[0]);
             match slots.get_mut(residue + round * buckets) {
                 Some(slot @ None) => *slot = Some(leader),
                 _ => longest.push(leader),
@@ -203,10 +204,11 @@ fn bucket_order(patterns: &[Vec<u8>], ids: &[usize]) -> Vec<usize> {
         }
     }
     let mut fill = shorter.into_iter().chain(longest);
-    slots.into_iter().map(|s| s.or_else(|| fill.next())).collect::<Option<Vec<_>>>().map_or_else(
-        || ids.to_vec(),
-        |order| order,
-    )
+    slots
+        .into_iter()
+        .map(|s| s.or_else(|| fill.next()))
+        .collect::<Option<Vec<_>>>()
+        .unwrap_or_else(|| ids.to_vec())
 }
 
 impl Family {
@@ -272,9 +274,27 @@ mod tests {
     #[test]
     fn each_pattern_keeps_its_place_in_the_bucket_order() {
         let p = patterns(&[
-            "secret", "Secret", "SECRET", "password", "pwd", "credential", "appkey", "app_key",
-            "az login", "%7E", "OFF+", "hRf", "4UX", "N1F+", "dRf", "3UX", "Convert", "Client",
-            "tenant", "zone", "queue",
+            "secret",
+            "Secret",
+            "SECRET",
+            "password",
+            "pwd",
+            "credential",
+            "appkey",
+            "app_key",
+            "az login",
+            "%7E",
+            "OFF+",
+            "hRf",
+            "4UX",
+            "N1F+",
+            "dRf",
+            "3UX",
+            "Convert",
+            "Client",
+            "tenant",
+            "zone",
+            "queue",
         ]);
         let all: Vec<usize> = (0..p.len()).collect();
         let mut order = bucket_order(&p, &all);
@@ -291,16 +311,50 @@ mod tests {
             patterns(&["aXY", "bXY", "cXY"]),
             // More prefix groups than Teddy has buckets: some share one.
             patterns(&[
-                "secret", "Secret", "SECRET", "password", "Password", "pwd", "credential",
-                "appkey", "AppKey", "app_key", "principalkey", "az login", "\"appId\"", "%7E",
-                "%7e", "\\u007e", "OFF+", "hRf", "4UX", "N1F+", "dRf", "3UX", "Convert",
-                "convert", "Client", "tenant", "Tenant", "TENANT", "zone", "Zone", "ZONE",
-                "queue", "Queue", "QUEUE",
+                "secret",
+                "Secret",
+                "SECRET",
+                "password",
+                "Password",
+                "pwd",
+                "credential",
+                "appkey",
+                "AppKey",
+                "app_key",
+                "principalkey",
+                "az login",
+                "\"appId\"",
+                "%7E",
+                "%7e",
+                "\\u007e",
+                "OFF+",
+                "hRf",
+                "4UX",
+                "N1F+",
+                "dRf",
+                "3UX",
+                "Convert",
+                "convert",
+                "Client",
+                "tenant",
+                "Tenant",
+                "TENANT",
+                "zone",
+                "Zone",
+                "ZONE",
+                "queue",
+                "Queue",
+                "QUEUE",
             ]),
         ];
         let hays = [
             "abc8Q~def 9Q~Q~Q 7Q~7Q~ client_secret Secret=pwd 8Q8Q~ Q~ 0Q~",
-            "8Q~", "Q~", "", "x9Q~", "aXYZW bXY cXYaXY XY aXYbXYcXY", "az login 3Q~Q 2Q~",
+            "8Q~",
+            "Q~",
+            "",
+            "x9Q~",
+            "aXYZW bXY cXYaXY XY aXYbXYcXY",
+            "az login 3Q~Q 2Q~",
             "client_secret = Secret; PASSWORD pwd xZone queue4UXhRf %7e\\u007e \"appId\" y",
         ];
         for p in &sets {
