@@ -1,5 +1,5 @@
 //! The detection engine. One keyword search over every rule's keywords (an Aho-Corasick
-//! automaton plus `memmem` for keyword families, see [`prefilter`]) finds candidate positions; each candidate rule's regex then runs only in a window around its keyword hits;
+//! automaton plus `memmem` for keyword families that share a tail) finds candidate positions; each candidate rule's regex then runs only in a window around its keyword hits;
 //! matches go through the rule's checksum, entropy, character-class and placeholder checks.
 //!
 //! The [`Detector`] is immutable and shared across threads; each thread owns a [`Scratch`].
