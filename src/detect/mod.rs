@@ -1,5 +1,5 @@
-//! The detection engine. One Aho-Corasick automaton over every rule's keywords finds candidate
-//! positions; each candidate rule's regex then runs only in a window around its keyword hits;
+//! The detection engine. One keyword search over every rule's keywords (an Aho-Corasick
+//! automaton plus `memmem` for keyword families that share a tail) finds candidate positions; each candidate rule's regex then runs only in a window around its keyword hits;
 //! matches go through the rule's checksum, entropy, character-class and placeholder checks.
 //!
 //! The [`Detector`] is immutable and shared across threads; each thread owns a [`Scratch`].
@@ -9,8 +9,8 @@ pub mod checksum;
 pub mod decode;
 mod examples;
 pub mod filters;
+pub(crate) mod prefilter;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use regex_automata::Input;
 use regex_automata::meta::Cache;
 use regex_automata::util::captures::Captures;
@@ -45,7 +45,7 @@ pub struct RawMatch {
 #[derive(Debug)]
 pub struct Detector {
     rules: RuleSet,
-    keywords: AhoCorasick,
+    keywords: prefilter::Keywords,
     /// For each keyword pattern, the rules that listed it.
     keyword_rules: Vec<Vec<usize>>,
     /// For each keyword pattern, its length.
@@ -146,10 +146,7 @@ impl Detector {
             .collect();
         // Case-sensitive over a few case variants, rather than ASCII case-insensitive: that
         // keeps the automaton's SIMD prefilter, which is most of the scanner's speed.
-        let keywords = AhoCorasickBuilder::new()
-            .match_kind(MatchKind::LeftmostLongest)
-            .build(&patterns)
-            .expect("keyword automaton within size limits");
+        let keywords = prefilter::Keywords::new(&patterns);
         Detector { rules, keywords, keyword_rules, keyword_len, trigger, marker, markers }
     }
 
@@ -228,21 +225,22 @@ impl Detector {
         }
         let mut any = false;
         let mut from = 0;
-        // Leftmost-longest search (fast, prefiltered), restarted one byte after each hit's start
-        // so that keywords starting inside another are found too.
-        while let Some(hit) = self.keywords.find(aho_corasick::Input::new(hay).range(from..)) {
-            from = hit.start() + 1;
-            let pattern = hit.pattern().as_usize();
+        // The longest keyword at each position, so that keywords starting inside another are
+        // found too.
+        let mut cursor = self.keywords.cursor();
+        while let Some(hit) = self.keywords.find(hay, from, &mut cursor) {
+            from = hit.start + 1;
+            let pattern = hit.pattern;
             if let Some(encoding) = self.trigger[pattern] {
                 if triggers {
-                    scratch.triggers.push((hit.start(), encoding));
+                    scratch.triggers.push((hit.start, encoding));
                 }
                 continue;
             }
             if triggers && self.marker[pattern] {
-                scratch.triggers.push((hit.start(), Encoding::Concat));
+                scratch.triggers.push((hit.start, Encoding::Concat));
             }
-            let (start, end) = (hit.start(), hit.start() + self.keyword_len[pattern]);
+            let (start, end) = (hit.start, hit.start + self.keyword_len[pattern]);
             for &rule in &self.keyword_rules[pattern] {
                 let w = self.rules.rule(rule).syntax.window;
                 let window = (start.saturating_sub(w), end.saturating_add(w).min(hay.len()));
