@@ -62,6 +62,24 @@ pub(crate) fn read(
 
 /// Turns a failed read into the item to report: the limit that tripped, or the decoder's error.
 /// Anything decoded before an error is handed on first, so a truncated log is still scanned.
+/// Hands a member read in full to `on`, or reports why it was not: a limit skips the member
+/// (and stops the archive if the limit says so); a read error stops the archive.
+fn deliver(
+    read: Result<Vec<u8>, ReadFail>,
+    name: String,
+    meter: &Meter<'_>,
+    on: &mut dyn FnMut(Item) -> Flow,
+) -> Flow {
+    match read {
+        Ok(bytes) => on(Item::Member { name, bytes }),
+        Err(fail @ ReadFail::Limit(_)) => report_fail(fail, &name, meter, on),
+        Err(fail @ ReadFail::Io { .. }) => {
+            report_fail(fail, &name, meter, on);
+            Flow::Stop
+        }
+    }
+}
+
 fn report_fail(
     fail: ReadFail,
     member: &str,
@@ -187,15 +205,7 @@ fn read_tar<R: Read>(reader: R, meter: &Meter<'_>, on: &mut dyn FnMut(Item) -> F
             }
             continue;
         }
-        let flow = match limit::read_member(&mut entry, limits) {
-            Ok(bytes) => on(Item::Member { name, bytes }),
-            Err(fail @ ReadFail::Limit(_)) => report_fail(fail, &name, meter, on),
-            Err(fail @ ReadFail::Io { .. }) => {
-                report_fail(fail, &name, meter, on);
-                return;
-            }
-        };
-        if flow == Flow::Stop {
+        if deliver(limit::read_member(&mut entry, limits), name, meter, on) == Flow::Stop {
             return;
         }
     }
@@ -349,15 +359,7 @@ fn read_zip_stream(bytes: &[u8], meter: &Meter<'_>, on: &mut dyn FnMut(Item) -> 
         let read =
             limit::read_member(&mut Guarded::new(&mut file, meter, Some(consumed.clone())), limits);
         drop(file);
-        let flow = match read {
-            Ok(bytes) => on(Item::Member { name, bytes }),
-            Err(fail @ ReadFail::Limit(_)) => report_fail(fail, &name, meter, on),
-            Err(fail @ ReadFail::Io { .. }) => {
-                report_fail(fail, &name, meter, on);
-                return;
-            }
-        };
-        if flow == Flow::Stop {
+        if deliver(read, name, meter, on) == Flow::Stop {
             return;
         }
     }
