@@ -318,3 +318,78 @@ fn every_rule_file_in_rules_is_built_in() {
     }
     assert_eq!(ids, builtin.len());
 }
+
+/// Issue #8: the same user rule, with no code change, finds its token inside archives too —
+/// in every written form, in a zip nested in a tar.gz — with the member named in the finding.
+#[test]
+fn a_user_rule_is_found_inside_archives_in_every_written_form() {
+    let t = TempTree::new();
+    t.file("team-rules/zqx.toml", team_rules(WITH_MARKERS));
+    let forms = written_forms();
+    let mut inner = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for (name, contents) in &forms {
+        inner
+            .start_file(format!("conf/{name}"), zip::write::SimpleFileOptions::default())
+            .expect("entry");
+        std::io::Write::write_all(&mut inner, contents).expect("write");
+    }
+    let inner = inner.finish().expect("zip").into_inner();
+    let mut tar = tar::Builder::new(Vec::new());
+    let mut header = tar::Header::new_gnu();
+    header.set_size(inner.len() as u64);
+    header.set_mode(0o644);
+    header.set_cksum();
+    tar.append_data(&mut header, "release/app.zip", inner.as_slice()).expect("tar entry");
+    let tar = tar.into_inner().expect("tar");
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut gz, &tar).expect("gzip");
+    t.file("artifacts/backup.tgz", gz.finish().expect("gzip"));
+
+    let (code, out, err) = run(isolated_azleak(t.path()).args([
+        "scan",
+        "artifacts",
+        "--rules",
+        "team-rules",
+        "--format",
+        "json",
+        "--no-config",
+    ]));
+    assert_eq!(code, 1, "{err}\n{out}");
+    let doc = json(&out);
+    let mut members: Vec<(String, String)> = doc["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter(|f| f["rule_id"] == "team.zqx-token")
+        .map(|f| {
+            (
+                f["member"].as_str().unwrap_or_default().to_string(),
+                f["encoding"].as_str().unwrap_or("plain").to_string(),
+            )
+        })
+        .collect();
+    members.sort();
+    let mut want: Vec<(String, String)> = [
+        ("access.log", "percent"),
+        ("client.js", "concat"),
+        ("creds.b64", "base64"),
+        ("creds2.b64", "base64"),
+        ("event.json", "json-escape"),
+        ("export.reg", "plain"),
+        ("plain.env", "plain"),
+        ("secret.yaml", "base64"),
+    ]
+    .iter()
+    .map(|(name, e)| (format!("release/app.zip!conf/{name}"), e.to_string()))
+    .collect();
+    want.sort();
+    assert_eq!(members, want, "{out}");
+    let paths: Vec<&str> = doc["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter_map(|f| f["path"].as_str())
+        .collect();
+    assert!(paths.iter().all(|p| *p == "artifacts/backup.tgz"), "{paths:?}");
+    assert!(!out.contains(TOKEN) && !err.contains(TOKEN), "the token is redacted: {out}{err}");
+}
