@@ -304,3 +304,34 @@ fn origins_render_in_sarif_and_github_and_member_names_are_redacted() {
         assert_no_raw(SECRET_8Q, &[&out, &err]);
     }
 }
+
+/// An encrypted member (general-purpose flag bit 0 set in both of its headers) cannot be read:
+/// it is a reported `encrypted` skip naming `archive!member`, and the archive's other members are
+/// still scanned; the exit code follows their findings.
+#[test]
+fn an_encrypted_member_is_a_reported_skip_and_the_other_members_are_scanned() {
+    let t = TempTree::new();
+    let mut bytes = zip(&[
+        ("vault/secret.env", env(SECRET_8Q).as_bytes()),
+        ("config/app.env", env(SECRET_8Q_2).as_bytes()),
+    ]);
+    let find = |sig: &[u8]| {
+        bytes.windows(4).enumerate().filter(|(_, w)| *w == sig).map(|(i, _)| i).collect::<Vec<_>>()
+    };
+    let (local, central) = (find(b"PK\x03\x04")[0], find(b"PK\x01\x02")[0]);
+    for at in [local + 6, central + 8] {
+        bytes[at] |= 1;
+    }
+    t.file("release.zip", bytes);
+    let (code, doc, out, err) = scan_json(t.path(), &["."]);
+    assert_eq!(code, 1, "{err}\n{out}");
+    assert_eq!(places(&doc).len(), 1, "{out}");
+    assert_eq!(places(&doc)[0].1, "config/app.env", "{out}");
+    assert!(
+        skipped(&doc).contains(&("release.zip!vault/secret.env".into(), "encrypted".into())),
+        "{:?}",
+        skipped(&doc)
+    );
+    assert_no_raw(SECRET_8Q, &[&out, &err]);
+    assert_no_raw(SECRET_8Q_2, &[&out, &err]);
+}
