@@ -423,11 +423,18 @@ mod tests {
     fn a_dense_run_is_decoded_once_within_the_budget() {
         let d = detector();
         let mut scratch = d.scratch();
-        for hay in ["%7E".repeat(50_000), "\\u007e".repeat(30_000)] {
-            let hay = format!("{hay}{}", SECRET.replace('~', "%7E"));
+        for (escape, encoding) in [("%7E", Encoding::Percent), ("\\u007e", Encoding::JsonEscape)] {
+            // A dense run of triggers, then the secret written encoded in its own run.
+            let hay = format!("{} k={}\n", escape.repeat(40_000), SECRET.replace('~', escape));
             let found = d.scan(hay.as_bytes(), &mut scratch);
             assert!(!scratch.decode_limited());
-            assert!(found.len() <= 1, "{found:?}");
+            assert_eq!(found.len(), 1, "{found:?}");
+            let m = &found[0];
+            assert_eq!(
+                m.decoded.as_ref().map(|(e, s)| (*e, s.as_slice())),
+                Some((encoding, SECRET.as_bytes()))
+            );
+            assert_eq!(&hay.as_bytes()[m.start..m.end], SECRET.replace('~', escape).as_bytes());
         }
     }
 
