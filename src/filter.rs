@@ -193,6 +193,9 @@ mod tests {
             }),
             copies: None,
             allowed_inline,
+            pairing: None,
+            verification: None,
+            owners: None,
         }
     }
 

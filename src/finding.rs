@@ -226,6 +226,91 @@ pub struct Finding {
     /// an `azleak:allow-next-line` one). Set where findings are located; the filter stage drops
     /// such findings unless `--no-inline-allow` is given.
     pub allowed_inline: bool,
+    /// Identities found near the secret (tenant, client id, account name): who it belongs to.
+    /// Not secrets: reported in full. `None` until the pairing step finds any.
+    pub pairing: Option<Pairing>,
+    /// Outcome of `--verify` for this secret. `None` when verification was not asked for.
+    pub verification: Option<Verification>,
+    /// Credentials of the tenant's app registrations this secret may be (`--app-inventory`),
+    /// best match first. `None` when no inventory was given.
+    pub owners: Option<Vec<Owner>>,
+}
+
+/// Identities found near a secret in the same blob (same object or block, or a few lines away).
+/// None of these is a secret, so reporters show them in full.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pairing {
+    /// Entra tenant ids near the secret (GUIDs, or `<name>.onmicrosoft.com` domains), nearest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tenant_ids: Vec<String>,
+    /// Application (client) ids near the secret, nearest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub client_ids: Vec<String>,
+    /// Authority host the secret is used with, when one is written near it
+    /// (`https://login.microsoftonline.com`, a sovereign cloud's, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authority: Option<String>,
+    /// Account, namespace or resource name the key belongs to (storage account, Service Bus
+    /// namespace, Cosmos account, registry, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource: Option<String>,
+    /// Endpoint the key is used with, when written near it (`https://acct.blob.core.windows.net`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
+}
+
+/// Result of verifying one secret against its issuer (`--verify`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum VerificationStatus {
+    /// The issuer accepted it: a live secret.
+    Valid,
+    /// Accepted as a secret, but the identity is disabled or blocked (still a real secret).
+    Blocked,
+    /// The secret has expired.
+    Expired,
+    /// The issuer rejected the secret.
+    Invalid,
+    /// The application (client id) was not found.
+    AppNotFound,
+    /// The tenant was not found.
+    TenantNotFound,
+    /// Nothing to try it against (no client id or account near it).
+    Unverifiable,
+    /// Could not tell (network error, 5xx, timeout, rate limit after retries).
+    Unknown,
+}
+
+/// What `--verify` learnt about a secret. Never holds a token or the secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Verification {
+    /// The outcome.
+    pub status: VerificationStatus,
+    /// Why, in words (`AADSTS7000215: invalid client secret`, `no client id near the secret`).
+    pub detail: String,
+    /// When it was checked, RFC 3339 UTC.
+    pub checked_at: String,
+}
+
+/// One app-registration credential a client secret may be (`--app-inventory`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Owner {
+    /// Application display name.
+    pub app_name: String,
+    /// Application (client) id.
+    pub app_id: String,
+    /// The credential's description (`displayName` of the passwordCredential).
+    pub credential_name: String,
+    /// The credential's Secret ID (`keyId`).
+    pub key_id: String,
+    /// Start date, as exported.
+    pub start: Option<String>,
+    /// End (expiry) date, as exported.
+    pub end: Option<String>,
+    /// Whether the credential had expired as of the scan (or `--as-of`).
+    pub expired: bool,
+    /// Whether the finding's paired client id equals this app id (ranked first).
+    pub app_id_match: bool,
 }
 
 impl Finding {

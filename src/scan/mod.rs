@@ -209,6 +209,9 @@ pub fn locate(detector: &Detector, path: &str, bytes: &[u8], matches: &[RawMatch
                     allow
                 }
             },
+            pairing: None,
+            verification: None,
+            owners: None,
         });
     }
     out
