@@ -16,6 +16,7 @@ pub mod detect;
 pub mod expand;
 pub mod filter;
 pub mod finding;
+pub mod inventory;
 pub mod report;
 pub mod rules;
 pub mod scan;

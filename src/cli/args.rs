@@ -178,6 +178,37 @@ pub struct OutputArgs {
     /// Config file, allowlists and baseline.
     #[command(flatten)]
     pub filter: FilterArgs,
+    /// App-registration inventory.
+    #[command(flatten)]
+    pub inventory: InventoryArgs,
+}
+
+/// Help heading of [`InventoryArgs`].
+const INVENTORY_HEADING: &str = "App registrations (offline)";
+
+/// Options that name, offline, the app-registration credential each client secret is.
+#[derive(Debug, Clone, Default, Args)]
+pub struct InventoryArgs {
+    /// Match client secrets to the credentials in this export (repeatable): the JSON of
+    /// `az ad app list --all`, `az ad app credential list --id APP`, or Microsoft Graph
+    /// `GET /applications?$select=appId,displayName,passwordCredentials` (pages may be
+    /// concatenated). A secret whose first 3 characters equal a credential's hint is reported
+    /// with that app, credential and expiry. Read locally; nothing is sent anywhere.
+    #[arg(long, help_heading = INVENTORY_HEADING, value_name = "FILE")]
+    pub app_inventory: Vec<PathBuf>,
+    /// Decide which credentials have expired as of this date (YYYY-MM-DD or RFC 3339) instead
+    /// of now, for reproducible reports.
+    #[arg(long, help_heading = INVENTORY_HEADING, value_name = "DATE", value_parser = parse_as_of)]
+    pub as_of: Option<chrono::DateTime<chrono::Utc>>,
+    /// Exit 1 only for findings that may still work: a client secret whose every inventory
+    /// candidate has expired is reported but does not fail the run.
+    #[arg(long, help_heading = INVENTORY_HEADING)]
+    pub fail_unexpired_only: bool,
+}
+
+fn parse_as_of(text: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    crate::inventory::parse_as_of(text)
+        .map_err(|e| e.to_string().trim_start_matches("--as-of: ").to_string())
 }
 
 /// Help heading of [`FilterArgs`].

@@ -24,7 +24,8 @@ use args::{
 /// How a command ended, short of a fatal error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Outcome {
-    /// Findings reported.
+    /// Findings that fail the run: those reported (with `--fail-unexpired-only`, less those
+    /// whose every inventory candidate has expired).
     pub findings: usize,
     /// Per-path errors met along the way.
     pub errors: usize,
@@ -86,6 +87,7 @@ pub fn overrides(opts: &OutputArgs) -> Overrides {
         max_file_size: None,
         hidden: None,
         no_inline_allow: f.no_inline_allow,
+        app_inventory: opts.inventory.app_inventory.clone(),
         baseline: match (&f.baseline, &f.write_baseline) {
             (Some(path), _) => BaselineMode::Check { path: path.clone(), prune: f.prune_baseline },
             (None, Some(path)) => BaselineMode::Write { path: path.clone() },
@@ -195,20 +197,39 @@ pub fn finish(
             writeln!(io.stderr, "azleak: {what} baseline {}", escape_display(&path))?;
         }
     }
-    let outcome = Outcome { findings: output.findings.len(), errors: output.summary.errors.len() };
+    if let Some(inventory) = &settings.inventory {
+        let as_of = opts.inventory.as_of.unwrap_or_else(chrono::Utc::now);
+        inventory.attach(&mut output.findings, as_of);
+        let unmatched = inventory.without_hint();
+        if unmatched > 0 && !opts.quiet {
+            writeln!(
+                io.stderr,
+                "azleak: warning: {unmatched} app {} in the inventory {} no hint and cannot be \
+                 matched to a secret",
+                if unmatched == 1 { "credential" } else { "credentials" },
+                if unmatched == 1 { "has" } else { "have" },
+            )?;
+        }
+    }
+    let failing = if opts.inventory.fail_unexpired_only {
+        output.findings.iter().filter(|f| !crate::inventory::only_expired_owners(f)).count()
+    } else {
+        output.findings.len()
+    };
+    let outcome = Outcome { findings: failing, errors: output.summary.errors.len() };
     let output = Redacted::new(output.findings, output.summary, redactor);
     if !opts.quiet {
         for e in &output.summary().errors {
             writeln!(io.stderr, "azleak: {}", escape_display(&e.to_string()))?;
         }
         if crate::report::Format::from(opts.format) == crate::report::Format::Sarif
-            && outcome.findings > crate::report::MAX_SARIF_RESULTS
+            && output.findings().len() > crate::report::MAX_SARIF_RESULTS
         {
             writeln!(
                 io.stderr,
                 "azleak: warning: {} findings, but a SARIF run holds at most {}; the rest are \
                  left out (use --format json to see all)",
-                outcome.findings,
+                output.findings().len(),
                 crate::report::MAX_SARIF_RESULTS
             )?;
         }

@@ -31,6 +31,9 @@ pub struct ConfigFile {
     /// Open archives (zip family, tar, gzip, bzip2, xz, zstd) and scan their members
     /// (default true); `--no-archives` turns it off too.
     pub archives: Option<bool>,
+    /// App-registration exports (`az ad app list --all`, Graph `/applications`) to name the
+    /// credential each client secret is, relative to this file.
+    pub app_inventory: Vec<std::path::PathBuf>,
     /// What is not a leak.
     pub allowlist: AllowlistSyntax,
 }

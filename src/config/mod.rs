@@ -71,6 +71,9 @@ pub enum ConfigError {
     /// The baseline failed to load.
     #[error(transparent)]
     Baseline(#[from] BaselineError),
+    /// An app inventory failed to load.
+    #[error(transparent)]
+    Inventory(#[from] crate::inventory::InventoryError),
 }
 
 fn key_prefix(key: &str) -> String {
@@ -127,6 +130,8 @@ pub struct Overrides {
     pub no_inline_allow: bool,
     /// `--baseline`, `--prune-baseline`, `--write-baseline`.
     pub baseline: BaselineMode,
+    /// `--app-inventory` files, read after the config file's.
+    pub app_inventory: Vec<PathBuf>,
 }
 
 /// How much of the repository a scan covered; decides which baseline entries can be stale.
@@ -163,6 +168,11 @@ pub struct Settings {
     pub allowlist: Allowlist,
     /// Honour `azleak:allow` markers.
     pub inline_allow: bool,
+    /// App-registration exports: the config file's (resolved against its directory), then
+    /// `--app-inventory`.
+    pub app_inventory: Vec<PathBuf>,
+    /// The app inventory read from `app_inventory` (`None` when no file is given).
+    pub inventory: Option<std::sync::Arc<crate::inventory::Inventory>>,
     /// What to do with a baseline.
     pub baseline_mode: BaselineMode,
     /// How much of the repository the scan covers (set by the command; default `Partial`).
@@ -217,6 +227,15 @@ impl Settings {
         let config_rules = file.rules.iter().map(|p| p.to_string_lossy().into_owned()).collect();
         let mut rules: Vec<PathBuf> = file.rules.iter().map(|p| config_dir.join(p)).collect();
         rules.extend(overrides.rules.iter().cloned());
+        let mut app_inventory: Vec<PathBuf> =
+            file.app_inventory.iter().map(|p| config_dir.join(p)).collect();
+        app_inventory.extend(overrides.app_inventory.iter().cloned());
+        // Read before the scan, so a bad file fails in a second, not after an hour of history.
+        let inventory = if app_inventory.is_empty() {
+            None
+        } else {
+            Some(std::sync::Arc::new(crate::inventory::Inventory::load(&app_inventory)?))
+        };
         let baseline = match &overrides.baseline {
             BaselineMode::Off => Baseline::default(),
             BaselineMode::Check { path, .. } => Baseline::load(path)?,
@@ -239,6 +258,8 @@ impl Settings {
             archives: file.archives.unwrap_or(true),
             allowlist,
             inline_allow: !overrides.no_inline_allow,
+            app_inventory,
+            inventory,
             baseline_mode: overrides.baseline.clone(),
             coverage: Coverage::Partial,
             baseline,

@@ -51,6 +51,12 @@ impl Reporter for GithubReporter {
                 message.push(' ');
                 message.push_str(&rule.short_remediation());
             }
+            if let Some(owners) = super::owners::sentence(f) {
+                message.push_str(&format!(" Owner: {owners}."));
+                if let Some(action) = super::owners::action(f) {
+                    message.push_str(&format!(" To finish, {action}."));
+                }
+            }
             if f.copies.is_some() {
                 message
                     .push_str(&format!(" The same secret appears in {} places.", f.copy_count()));

@@ -70,6 +70,8 @@ struct JsonFinding<'a> {
     group: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     copies: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    owners: Option<&'a [crate::finding::Owner]>,
 }
 
 fn is_content(part: &Part) -> bool {
@@ -101,6 +103,7 @@ impl Reporter for JsonReporter {
                 commit: f.commit.as_ref(),
                 group: f.copies.as_ref().map(|g| g.id.as_str()),
                 copies: f.copies.as_ref().map(|g| g.locations.len()),
+                owners: f.owners.as_deref(),
             })
             .collect();
         // Each group once, in the order its first finding is reported.

@@ -8,6 +8,7 @@
 mod escape;
 mod github;
 mod json;
+pub mod owners;
 mod redact;
 mod sarif;
 mod text;

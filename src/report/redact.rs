@@ -133,6 +133,11 @@ fn redact_finding(r: &Redactor, f: &mut Finding) {
         r.redact_in_place(&mut c.summary);
         r.redact_in_place(&mut c.date);
     }
+    // Names an administrator wrote in the portal: shown in full, but never with a secret.
+    for o in f.owners.iter_mut().flatten() {
+        r.redact_in_place(&mut o.app_name);
+        r.redact_in_place(&mut o.credential_name);
+    }
 }
 
 #[cfg(test)]

@@ -247,6 +247,12 @@ fn result(
         text.push(' ');
         text.push_str(&rule.short_remediation());
     }
+    if let Some(owners) = super::owners::sentence(f) {
+        text.push_str(&format!(" Owner: {owners}."));
+        if let Some(action) = super::owners::action(f) {
+            text.push_str(&format!(" To finish, {action}."));
+        }
+    }
     let others = f.copy_count() - 1;
     let omitted = match listed_at {
         _ if f.copies.is_none() => 0,
@@ -289,6 +295,9 @@ fn result(
         props.push(("authorEmail", json!(c.author_email)));
         props.push(("date", json!(c.date)));
         props.push(("commitSummary", json!(c.summary)));
+    }
+    if let Some(owners) = &f.owners {
+        props.push(("owners", json!(owners)));
     }
     if let Some(group) = &f.copies {
         props.push(("copyGroup", json!(group.id)));

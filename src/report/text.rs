@@ -97,6 +97,12 @@ fn write_finding(w: &mut dyn Write, paint: &Paint, f: &Finding, show: bool) -> i
             esc(&c.summary)
         )?;
     }
+    if let Some(owners) = super::owners::sentence(f) {
+        writeln!(w, "    {} {}", paint.dim("owner:"), esc(&owners))?;
+        if let Some(action) = super::owners::action(f) {
+            writeln!(w, "    {}", paint.dim(&esc(&action)))?;
+        }
+    }
     Ok(())
 }
 
