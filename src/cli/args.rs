@@ -55,8 +55,13 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
-    /// Print the man page (roff) on standard output: `azleak man > azleak.1`.
-    Man,
+    /// Print a man page (roff) on standard output: `azleak man > azleak.1`, and one per
+    /// subcommand: `azleak man scan > azleak-scan.1`.
+    Man {
+        /// The subcommand whose page to print (scan, git, rules, init, completions, man).
+        #[arg(value_name = "SUBCOMMAND")]
+        command: Option<String>,
+    },
 }
 
 const COMPLETIONS_AFTER_HELP: &str = "\

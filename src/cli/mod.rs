@@ -66,9 +66,19 @@ pub fn run(cli: Cli, io: &mut Io<'_>) -> Result<Outcome> {
             clap_complete::generate(shell, &mut Cli::command(), "azleak", io.stdout);
             Ok(Outcome { findings: 0, errors: 0 })
         }
-        Command::Man => {
+        Command::Man { command } => {
             use clap::CommandFactory;
-            clap_mangen::Man::new(Cli::command()).render(io.stdout)?;
+            let mut cli = Cli::command();
+            cli.build();
+            let page = match command {
+                None => cli,
+                Some(name) => cli
+                    .find_subcommand(&name)
+                    .cloned()
+                    .ok_or_else(|| anyhow::anyhow!("no subcommand {}", escape_display(&name)))?
+                    .name(format!("azleak-{name}")),
+            };
+            clap_mangen::Man::new(page).render(io.stdout)?;
             Ok(Outcome { findings: 0, errors: 0 })
         }
     }
@@ -414,4 +424,27 @@ pub fn error_message(err: &anyhow::Error) -> String {
         message.push_str(&text);
     }
     escape_display(&message).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ffi::OsStr;
+
+    #[test]
+    fn colour_follows_no_color_org_and_term() {
+        let auto = |terminal, no_color: Option<&str>, term: Option<&str>| {
+            use_color(ColorChoice::Auto, terminal, no_color.map(OsStr::new), term.map(OsStr::new))
+        };
+        assert!(auto(true, None, Some("xterm-256color")));
+        assert!(auto(true, Some(""), None), "an empty NO_COLOR does not disable colour");
+        assert!(!auto(true, Some("1"), None));
+        assert!(!auto(true, None, Some("dumb")));
+        assert!(!auto(false, None, None), "not a terminal");
+        for (no_color, term) in [(Some("1"), Some("dumb")), (None, None)] {
+            let (n, t) = (no_color.map(OsStr::new), term.map(OsStr::new));
+            assert!(use_color(ColorChoice::Always, false, n, t), "--color always wins");
+            assert!(!use_color(ColorChoice::Never, true, n, t));
+        }
+    }
 }
