@@ -220,7 +220,7 @@ fn output_file_gets_the_report_and_stdout_stays_empty() {
         // The pipeline log still says what happened (issue 11): the summary and the count.
         assert_text_eq(
             &format!(
-                "azleak: 1 file scanned (66 B), 0 skipped, 1 finding, 0 errors, <elapsed>\n\
+                "azleak: 1 file scanned (67 B), 0 skipped, 1 finding, 0 errors, <elapsed>\n\
                  azleak: 1 finding written to {name}\n"
             ),
             &text_without_elapsed(&err),
