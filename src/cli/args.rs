@@ -48,7 +48,28 @@ pub enum Command {
     Rules(RulesCommand),
     /// Write a commented starter azleak.toml (config file) in a directory.
     Init(InitArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell) on standard output.
+    #[command(after_help = COMPLETIONS_AFTER_HELP)]
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print a man page (roff) on standard output: `azleak man > azleak.1`, and one per
+    /// subcommand: `azleak man scan > azleak-scan.1`.
+    Man {
+        /// The subcommand whose page to print (scan, git, rules, init, completions, man).
+        #[arg(value_name = "SUBCOMMAND")]
+        command: Option<String>,
+    },
 }
+
+const COMPLETIONS_AFTER_HELP: &str = "\
+Install:
+  bash        azleak completions bash > ~/.local/share/bash-completion/completions/azleak
+  zsh         azleak completions zsh > \"${fpath[1]}/_azleak\"
+  fish        azleak completions fish > ~/.config/fish/completions/azleak.fish
+  powershell  azleak completions powershell | Out-String | Invoke-Expression";
 
 /// `azleak init`
 #[derive(Debug, Args)]
@@ -121,6 +142,14 @@ pub enum FormatArg {
     Sarif,
     /// GitHub Actions workflow commands (`::error file=...`), annotating pull requests.
     Github,
+    /// GitLab secret-detection report (gl-secret-detection-report.json).
+    Gitlab,
+    /// JUnit XML: one failing test case per finding.
+    Junit,
+    /// JSON Lines: one finding per line.
+    Jsonl,
+    /// CSV: one finding per row.
+    Csv,
 }
 
 impl From<FormatArg> for Format {
@@ -130,6 +159,10 @@ impl From<FormatArg> for Format {
             FormatArg::Json => Format::Json,
             FormatArg::Sarif => Format::Sarif,
             FormatArg::Github => Format::Github,
+            FormatArg::Gitlab => Format::Gitlab,
+            FormatArg::Junit => Format::Junit,
+            FormatArg::Jsonl => Format::Jsonl,
+            FormatArg::Csv => Format::Csv,
         }
     }
 }
@@ -137,7 +170,8 @@ impl From<FormatArg> for Format {
 /// When to use colours.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ColorChoice {
-    /// When writing the text format to a terminal (and NO_COLOR is unset).
+    /// When writing the text format to a terminal, unless NO_COLOR is set (non-empty) or
+    /// TERM is dumb.
     Auto,
     /// Always.
     Always,
@@ -151,7 +185,8 @@ pub struct OutputArgs {
     /// Output format.
     #[arg(short, long, value_enum, default_value_t = FormatArg::Text)]
     pub format: FormatArg,
-    /// Write the report to FILE instead of standard output.
+    /// Write the report to FILE instead of standard output ('-' is standard output); the
+    /// summary line and the number of findings written go to standard error.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
     /// Report (and fail on) findings of at least this confidence.

@@ -2,7 +2,7 @@
 //! standard error for long history scans (only on a terminal, not with `--quiet`, not in CI).
 
 use std::io::IsTerminal;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
 
 use anyhow::Result;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -50,7 +50,23 @@ pub(super) fn git(args: &GitArgs, io: &mut Io<'_>) -> Result<Outcome> {
 /// The progress bar: a commit counter while walking, then blobs and bytes while scanning.
 struct Bar {
     bar: ProgressBar,
-    bytes: AtomicU64,
+    bytes: ByteCount,
+}
+
+/// The bytes scanned so far, counted by every scanning thread. Adding and showing happen under
+/// one lock, so what is shown never goes backwards (two threads adding at once could otherwise
+/// show their totals in the wrong order: the larger, then the smaller).
+#[derive(Default)]
+struct ByteCount(Mutex<u64>);
+
+impl ByteCount {
+    /// Adds `bytes` and shows the new total, both before any other thread adds.
+    fn add(&self, bytes: u64, show: impl FnOnce(u64)) {
+        // A thread that panicked while holding the lock left a count that is still a count.
+        let mut total = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        *total += bytes;
+        show(*total);
+    }
 }
 
 impl Bar {
@@ -65,7 +81,7 @@ impl Bar {
         } else {
             ProgressBar::hidden()
         };
-        Bar { bar, bytes: AtomicU64::new(0) }
+        Bar { bar, bytes: ByteCount::default() }
     }
 }
 
@@ -88,10 +104,39 @@ impl Progress for Bar {
     }
 
     fn blob(&self, bytes: u64) {
-        let total = self.bytes.fetch_add(bytes, Ordering::Relaxed) + bytes;
         self.bar.inc(1);
-        if !self.bar.is_hidden() {
-            self.bar.set_message(human_bytes(total));
-        }
+        let hidden = self.bar.is_hidden();
+        self.bytes.add(bytes, |total| {
+            if !hidden {
+                self.bar.set_message(human_bytes(total));
+            }
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_byte_count_shown_never_goes_backwards() {
+        let count = ByteCount::default();
+        let shown = Mutex::new(Vec::new());
+        std::thread::scope(|s| {
+            for t in 0..4u64 {
+                let (count, shown) = (&count, &shown);
+                s.spawn(move || {
+                    for i in 0..2000u64 {
+                        count.add(1 + (i + t) % 7, |total| shown.lock().unwrap().push(total));
+                    }
+                });
+            }
+        });
+        let shown = shown.into_inner().unwrap();
+        assert_eq!(shown.len(), 8000);
+        assert!(shown.windows(2).all(|w| w[0] < w[1]), "a total went backwards");
+        let expected: u64 =
+            (0..4u64).flat_map(|t| (0..2000u64).map(move |i| 1 + (i + t) % 7)).sum();
+        assert_eq!(*shown.last().unwrap(), expected);
     }
 }

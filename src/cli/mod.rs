@@ -62,6 +62,26 @@ pub fn run(cli: Cli, io: &mut Io<'_>) -> Result<Outcome> {
         Command::Rules(RulesCommand::List { rules, format }) => rules_list(&rules, format, io),
         Command::Rules(RulesCommand::Check { paths }) => rules_check(&paths, io),
         Command::Init(args) => init(&args, io),
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            clap_complete::generate(shell, &mut Cli::command(), "azleak", io.stdout);
+            Ok(Outcome { findings: 0, errors: 0 })
+        }
+        Command::Man { command } => {
+            use clap::CommandFactory;
+            let mut cli = Cli::command();
+            cli.build();
+            let page = match command {
+                None => cli,
+                Some(name) => cli
+                    .find_subcommand(&name)
+                    .cloned()
+                    .ok_or_else(|| anyhow::anyhow!("no subcommand {}", escape_display(&name)))?
+                    .name(format!("azleak-{name}")),
+            };
+            clap_mangen::Man::new(page).render(io.stdout)?;
+            Ok(Outcome { findings: 0, errors: 0 })
+        }
     }
 }
 
@@ -234,13 +254,14 @@ pub fn finish(
             )?;
         }
     }
-    let color = match opts.color {
-        ColorChoice::Always => true,
-        ColorChoice::Never => false,
-        ColorChoice::Auto => {
-            opts.output.is_none() && io.stdout_is_terminal && std::env::var_os("NO_COLOR").is_none()
-        }
-    };
+    let to_stdout = output_file(opts).is_none();
+    let color = use_color(
+        opts.color,
+        to_stdout && io.stdout_is_terminal,
+        std::env::var_os("NO_COLOR").as_deref(),
+        std::env::var_os("TERM").as_deref(),
+    );
+    let here = settings.cwd().to_path_buf();
     let options = ReportOptions {
         show_secrets: opts.show_secrets,
         color,
@@ -254,6 +275,10 @@ pub fn finish(
             root: settings.root.clone(),
             cwd: settings.cwd().to_path_buf(),
         }),
+        // Annotations resolve paths against the Actions workspace.
+        workspace: std::env::var_os("GITHUB_WORKSPACE")
+            .filter(|w| !w.is_empty())
+            .map(|w| crate::report::SourceRoot { root: here.join(w), cwd: here }),
     };
     write_report(&output, rules, &options, opts, io)?;
     Ok(outcome)
@@ -282,7 +307,7 @@ fn write_report(
 ) -> Result<()> {
     let report = Report::new(output, rules, options);
     let reporter = crate::report::Format::from(opts.format).reporter();
-    match &opts.output {
+    match output_file(opts) {
         Some(path) => {
             let file =
                 File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
@@ -291,6 +316,17 @@ fn write_report(
                 .report(&mut w, &report)
                 .with_context(|| format!("cannot write {}", path.display()))?;
             w.flush().with_context(|| format!("cannot write {}", path.display()))?;
+            // A pipeline log shows what happened even though the report went to a file.
+            if !opts.quiet {
+                let n = report.findings.len();
+                writeln!(io.stderr, "{}", crate::report::summary_line(&report))?;
+                writeln!(
+                    io.stderr,
+                    "azleak: {n} {} written to {}",
+                    if n == 1 { "finding" } else { "findings" },
+                    escape_display(&path.display().to_string())
+                )?;
+            }
         }
         None => {
             let mut w = BufWriter::new(&mut *io.stdout);
@@ -299,6 +335,29 @@ fn write_report(
         }
     }
     Ok(())
+}
+
+/// The file `-o` names, or `None` for standard output (no `-o`, or `-o -`).
+fn output_file(opts: &OutputArgs) -> Option<&Path> {
+    opts.output.as_deref().filter(|p| p.as_os_str() != "-")
+}
+
+/// Whether the text report is coloured: `--color always` and `never` decide alone; `auto`
+/// colours a terminal unless `NO_COLOR` is set to a non-empty value (no-color.org: an empty one
+/// does not count) or `TERM` is `dumb`.
+pub fn use_color(
+    choice: ColorChoice,
+    terminal: bool,
+    no_color: Option<&std::ffi::OsStr>,
+    term: Option<&std::ffi::OsStr>,
+) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            terminal && no_color.is_none_or(|v| v.is_empty()) && term.is_none_or(|t| t != "dumb")
+        }
+    }
 }
 
 fn rules_list(extra: &[PathBuf], format: ListFormat, io: &mut Io<'_>) -> Result<Outcome> {
@@ -386,4 +445,27 @@ pub fn error_message(err: &anyhow::Error) -> String {
         message.push_str(&text);
     }
     escape_display(&message).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ffi::OsStr;
+
+    #[test]
+    fn colour_follows_no_color_org_and_term() {
+        let auto = |terminal, no_color: Option<&str>, term: Option<&str>| {
+            use_color(ColorChoice::Auto, terminal, no_color.map(OsStr::new), term.map(OsStr::new))
+        };
+        assert!(auto(true, None, Some("xterm-256color")));
+        assert!(auto(true, Some(""), None), "an empty NO_COLOR does not disable colour");
+        assert!(!auto(true, Some("1"), None));
+        assert!(!auto(true, None, Some("dumb")));
+        assert!(!auto(false, None, None), "not a terminal");
+        for (no_color, term) in [(Some("1"), Some("dumb")), (None, None)] {
+            let (n, t) = (no_color.map(OsStr::new), term.map(OsStr::new));
+            assert!(use_color(ColorChoice::Always, false, n, t), "--color always wins");
+            assert!(!use_color(ColorChoice::Never, true, n, t));
+        }
+    }
 }

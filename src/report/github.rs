@@ -2,6 +2,10 @@
 //! findings annotate the pull request. Messages carry the redacted hint, never the secret,
 //! unless `--show-secrets` was given.
 //!
+//! File paths are relative to the repository root, or to `GITHUB_WORKSPACE` when it is set
+//! ([`super::repo_path`]): the runner resolves annotation paths against the workspace, whatever
+//! directory the step ran azleak in.
+//!
 //! A finding in a commit or tag message or in a commit's author has no file: its annotation has
 //! no `file`, `line` or `col` (GitHub shows it on the run, not on a file) and its message says
 //! where the secret was. A finding in a path names that path (redacted, unless secrets are
@@ -73,16 +77,17 @@ impl Reporter for GithubReporter {
                     c.author_name
                 ));
             }
+            let path = super::repo_path(f, report.options);
             let location = match f.part {
                 Part::Content => format!(
                     "file={},line={},endLine={},col={},endColumn={},",
-                    escape_property(&f.path),
+                    escape_property(&path),
                     f.line,
                     f.line,
                     f.column,
                     f.end_column
                 ),
-                Part::Path => format!("file={},", escape_property(&f.path)),
+                Part::Path => format!("file={},", escape_property(&path)),
                 Part::CommitMessage | Part::CommitAuthor | Part::TagMessage => String::new(),
             };
             writeln!(

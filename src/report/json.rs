@@ -8,7 +8,10 @@ use serde::Serialize;
 
 use super::{Report, Reporter};
 use crate::detect::Encoding;
-use crate::finding::{ChecksumStatus, CommitInfo, Confidence, OtherLocation, Part};
+use crate::finding::{
+    ChecksumStatus, CommitInfo, Confidence, Finding, OtherLocation, Owner, Pairing, Part,
+    Verification,
+};
 use crate::scan::Summary;
 
 /// Version of the JSON document's schema; bumped on incompatible changes.
@@ -44,8 +47,9 @@ struct Tool {
     version: &'static str,
 }
 
+/// One finding as the JSON format (and the JSON Lines format) writes it.
 #[derive(Serialize)]
-struct JsonFinding<'a> {
+pub(super) struct JsonFinding<'a> {
     rule_id: &'a str,
     rule_name: &'a str,
     confidence: Confidence,
@@ -71,7 +75,41 @@ struct JsonFinding<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     copies: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    owners: Option<&'a [crate::finding::Owner]>,
+    pairing: Option<&'a Pairing>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    verification: Option<&'a Verification>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    owners: Option<&'a [Owner]>,
+}
+
+impl<'a> JsonFinding<'a> {
+    /// The JSON object of a finding of a report.
+    pub(super) fn new(f: &'a Finding, report: &Report<'a>) -> JsonFinding<'a> {
+        let show = report.options.show_secrets;
+        JsonFinding {
+            rule_id: &f.rule_id,
+            rule_name: report.rules.get(&f.rule_id).map_or("", |r| r.syntax.name.as_str()),
+            confidence: f.confidence,
+            path: &f.path,
+            member: f.member.as_deref(),
+            part: f.part,
+            line: f.line,
+            column: f.column,
+            end_column: f.end_column,
+            secret: f.secret.display(show),
+            redacted: !show,
+            entropy: (f.entropy * 1000.0).round() / 1000.0,
+            checksum: f.checksum,
+            encoding: f.encoding,
+            fingerprint: &f.fingerprint,
+            commit: f.commit.as_ref(),
+            group: f.copies.as_ref().map(|g| g.id.as_str()),
+            copies: f.copies.as_ref().map(|g| g.locations.len()),
+            pairing: f.pairing.as_ref(),
+            verification: f.verification.as_ref(),
+            owners: f.owners.as_deref(),
+        }
+    }
 }
 
 fn is_content(part: &Part) -> bool {
@@ -80,32 +118,7 @@ fn is_content(part: &Part) -> bool {
 
 impl Reporter for JsonReporter {
     fn report(&self, w: &mut dyn Write, report: &Report<'_>) -> io::Result<()> {
-        let show = report.options.show_secrets;
-        let findings = report
-            .findings
-            .iter()
-            .map(|f| JsonFinding {
-                rule_id: &f.rule_id,
-                rule_name: report.rules.get(&f.rule_id).map_or("", |r| r.syntax.name.as_str()),
-                confidence: f.confidence,
-                path: &f.path,
-                member: f.member.as_deref(),
-                part: f.part,
-                line: f.line,
-                column: f.column,
-                end_column: f.end_column,
-                secret: f.secret.display(show),
-                redacted: !show,
-                entropy: (f.entropy * 1000.0).round() / 1000.0,
-                checksum: f.checksum,
-                encoding: f.encoding,
-                fingerprint: &f.fingerprint,
-                commit: f.commit.as_ref(),
-                group: f.copies.as_ref().map(|g| g.id.as_str()),
-                copies: f.copies.as_ref().map(|g| g.locations.len()),
-                owners: f.owners.as_deref(),
-            })
-            .collect();
+        let findings = report.findings.iter().map(|f| JsonFinding::new(f, report)).collect();
         // Each group once, in the order its first finding is reported.
         let mut seen = std::collections::HashSet::new();
         let groups = report

@@ -5,9 +5,14 @@
 //! skipped and error entries) have every secret of the scan replaced by its hint, and the text
 //! and github formats escape control characters ([`escape_display`]).
 
+mod csv;
 mod escape;
+mod extra;
 mod github;
+mod gitlab;
 mod json;
+mod jsonl;
+mod junit;
 pub mod owners;
 mod redact;
 mod sarif;
@@ -20,9 +25,11 @@ use crate::rules::RuleSet;
 use crate::scan::Summary;
 
 pub use escape::escape_display;
+pub use gitlab::GITLAB_SCHEMA_VERSION;
 pub use json::JSON_SCHEMA_VERSION;
 pub use redact::{Redacted, Redactor};
 pub use sarif::MAX_SARIF_RESULTS;
+pub use text::summary_line;
 
 /// Output formats. (The command line maps its own argument enum to this one.)
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,6 +42,15 @@ pub enum Format {
     Sarif,
     /// GitHub Actions workflow commands (`::error file=...`), annotating pull requests.
     Github,
+    /// GitLab's secret-detection report (`gl-secret-detection-report.json`, schema
+    /// [`GITLAB_SCHEMA_VERSION`]), for the merge-request security widget.
+    Gitlab,
+    /// JUnit XML: one failing test case per finding, a passing one when there is none.
+    Junit,
+    /// JSON Lines: one finding per line, the same objects as the JSON format's findings.
+    Jsonl,
+    /// CSV: a header, then one finding per row.
+    Csv,
 }
 
 impl Format {
@@ -45,6 +61,10 @@ impl Format {
             Format::Json => Box::new(json::JsonReporter),
             Format::Sarif => Box::new(sarif::SarifReporter),
             Format::Github => Box::new(github::GithubReporter),
+            Format::Gitlab => Box::new(gitlab::GitlabReporter),
+            Format::Junit => Box::new(junit::JunitReporter),
+            Format::Jsonl => Box::new(jsonl::JsonlReporter),
+            Format::Csv => Box::new(csv::CsvReporter),
         }
     }
 }
@@ -89,6 +109,10 @@ pub struct ReportOptions {
     /// The git repository's root and the current directory, so SARIF can give file-scan paths
     /// relative to the root (`%SRCROOT%`) wherever azleak ran; `None` outside a repository.
     pub source_root: Option<SourceRoot>,
+    /// The CI workspace (`GITHUB_WORKSPACE`) and the current directory: the github format gives
+    /// paths relative to it when set (annotations are resolved against it), else relative to
+    /// the repository root.
+    pub workspace: Option<SourceRoot>,
 }
 
 /// Where the scanned repository is, for repository-relative URIs.
@@ -110,6 +134,7 @@ impl Default for ReportOptions {
             sarif_category: None,
             kind: ScanKind::Files,
             source_root: None,
+            workspace: None,
         }
     }
 }
@@ -146,6 +171,34 @@ impl<'a> Report<'a> {
     pub fn redact<'t>(&self, text: &'t str) -> std::borrow::Cow<'t, str> {
         self.redactor.redact(text)
     }
+}
+
+/// A finding's path relative to the CI workspace when one is set, else to the repository root,
+/// `/`-separated: what annotations and CI reports resolve against wherever azleak ran (a
+/// `working-directory:` step, a scan of a subdirectory). File-scan paths are resolved against
+/// the current directory, history and staged paths against the repository root. Standard input
+/// (`-`), metadata findings, and paths outside the base are returned as given (or relative to
+/// the repository root, when only the workspace does not hold them).
+pub fn repo_path<'a>(f: &'a Finding, options: &ReportOptions) -> std::borrow::Cow<'a, str> {
+    use crate::finding::Part;
+    use std::borrow::Cow;
+    if !matches!(f.part, Part::Content | Part::Path) || f.path == "-" {
+        return Cow::Borrowed(&f.path);
+    }
+    // The path as an absolute one, and where it is relative to.
+    let absolute = match (options.kind, &options.source_root, &options.workspace) {
+        (ScanKind::Files, Some(base), _) => base.cwd.join(&f.path),
+        (ScanKind::Files, None, Some(ws)) => ws.cwd.join(&f.path),
+        (_, Some(base), _) => base.root.join(&f.path),
+        _ => return Cow::Borrowed(&f.path),
+    };
+    let absolute = absolute.to_string_lossy();
+    for base in [&options.workspace, &options.source_root].into_iter().flatten() {
+        if let Some(rel) = crate::config::root_relative(&base.root, &base.cwd, &absolute) {
+            return Cow::Owned(rel);
+        }
+    }
+    Cow::Borrowed(&f.path)
 }
 
 /// One output format.

@@ -170,6 +170,15 @@ fn write_summary(w: &mut dyn Write, paint: &Paint, report: &Report<'_>) -> io::R
             writeln!(w, "{} {} ({why})", paint.dim(verb), esc(&skipped.path))?;
         }
     }
+    writeln!(w)?;
+    writeln!(w, "{}", summary_line(report))
+}
+
+/// The one-line summary that ends the text report (`azleak: 3 files scanned (1.2 KiB), 0
+/// skipped, 2 findings, 0 errors, 0.01s`); also printed on standard error when the report
+/// goes to a file.
+pub fn summary_line(report: &Report<'_>) -> String {
+    let s = report.summary;
     // Binary files are scanned (checksum-verified secrets only): counted with the files, not
     // with the skips.
     let binary = s.skipped.iter().filter(|k| k.reason == SkipReason::Binary).count();
@@ -240,8 +249,7 @@ fn write_summary(w: &mut dyn Write, paint: &Paint, report: &Report<'_>) -> io::R
         if s.errors.len() == 1 { "error" } else { "errors" }
     ));
     parts.push(format!("{:.2}s", s.elapsed.as_secs_f64()));
-    writeln!(w)?;
-    writeln!(w, "azleak: {}", parts.join(", "))
+    format!("azleak: {}", parts.join(", "))
 }
 
 fn plural(n: u64, kind: super::ScanKind) -> &'static str {

@@ -5,7 +5,7 @@
 
 use crate::util::*;
 
-const FORMATS: [&str; 4] = ["text", "json", "sarif", "github"];
+const FORMATS: [&str; 8] = ["text", "json", "sarif", "github", "gitlab", "junit", "jsonl", "csv"];
 
 /// Asserts the raw secret (or a long piece of it) is in neither stream.
 fn assert_no_secret(what: &str, secret: &str, out: &str, err: &str) {

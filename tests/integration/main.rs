@@ -13,6 +13,7 @@ mod hardening_fs;
 mod hardening_git;
 mod hardening_output;
 mod hardening_scale;
+mod output_formats;
 mod pipeline;
 mod report;
 mod rules;

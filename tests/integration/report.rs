@@ -11,7 +11,7 @@ use crate::util::{
     assert_text_eq, isolated_azleak, json, json_without_elapsed, run, text_without_elapsed,
 };
 
-const FORMATS: [&str; 4] = ["text", "json", "sarif", "github"];
+const FORMATS: [&str; 8] = ["text", "json", "sarif", "github", "gitlab", "junit", "jsonl", "csv"];
 
 /// Two findings: a high one on line 2 of `app.env` and a medium one in `my conf.yaml` (a space
 /// in the name, to be escaped or encoded).
@@ -217,7 +217,14 @@ fn output_file_gets_the_report_and_stdout_stays_empty() {
                 .args(["scan", "app.env", "--format", format, "-o", &name]));
         assert_eq!(code, 1, "{format}: {err}");
         assert_eq!(out, "", "{format}");
-        assert_eq!(err, "", "{format}");
+        // The pipeline log still says what happened (issue 11): the summary and the count.
+        assert_text_eq(
+            &format!(
+                "azleak: 1 file scanned (67 B), 0 skipped, 1 finding, 0 errors, <elapsed>\n\
+                 azleak: 1 finding written to {name}\n"
+            ),
+            &text_without_elapsed(&err),
+        );
         let written = std::fs::read_to_string(t.path().join(&name)).expect("report written");
         assert!(written.contains("app.env"), "{format}: {written}");
         assert!(!written.contains(SECRET_8Q), "{format}: {written}");

@@ -49,6 +49,7 @@ pub fn azleak(dir: &Path) -> Command {
     let mut cmd = Command::cargo_bin("azleak").expect("azleak binary");
     cmd.current_dir(dir)
         .env_remove("NO_COLOR")
+        .env_remove("GITHUB_WORKSPACE")
         .env_remove("GIT_INDEX_FILE")
         .env_remove("GIT_DIR")
         .env_remove("GIT_WORK_TREE");
