@@ -123,7 +123,7 @@ fn write_copies<'a>(
     for o in f.other_locations() {
         let commit = o.commit.as_deref().map(|c| format!(" (commit {})", &c[..c.len().min(12)]));
         let commit = commit.unwrap_or_default();
-        writeln!(w, "      {}:{}:{}{}", esc(&o.path), o.line, o.column, esc(&commit))?;
+        writeln!(w, "      {}:{}:{}{}", esc(&o.location_path()), o.line, o.column, esc(&commit))?;
     }
     Ok(())
 }

@@ -15,7 +15,7 @@ use crate::expand::{self as archive, ArchiveSkip, Budget, Limits};
 use crate::finding::{ChecksumStatus, Finding};
 use crate::rules::RuleSet;
 use crate::source::{
-    Blob, BlobScan, Content, Origin, ScanError, Scanned, SkipReason, Skipped, classify,
+    Blob, BlobScan, Content, Origin, Scanned, SkipReason, Skipped, classify,
 };
 
 /// How the scan stage expands blobs.
@@ -138,11 +138,14 @@ impl Scanner {
                 out.skipped.push(Skipped { path, reason: skip, detail: Some(reason.to_string()) });
             }
             archive::Event::Error { archive, member, message } => {
+                // A parse error of an archive read from memory: the archive is corrupt or
+                // truncated (a test fixture, a cut download), a skip, not a scan error.
                 let path = match member {
                     Some(m) => format!("{archive}!{m}"),
                     None => archive,
                 };
-                out.errors.push(ScanError { path, message });
+                let reason = SkipReason::CorruptArchive;
+                out.skipped.push(Skipped { path, reason, detail: Some(message) });
             }
         });
     }

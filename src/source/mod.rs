@@ -165,6 +165,10 @@ pub enum SkipReason {
     /// An archive (or member) stopped by a bomb limit: entries, member size, compression
     /// ratio, archive total or the run's budget of decompressed bytes.
     ArchiveLimit,
+    /// A corrupt or truncated archive (or member) that failed to parse: the members read
+    /// before (and, where the format allows, after) it are scanned; the detail names the
+    /// parse error. Not an error: a truncated test fixture does not fail the scan.
+    CorruptArchive,
 }
 
 impl SkipReason {
@@ -184,6 +188,7 @@ impl SkipReason {
             SkipReason::UnsupportedCompression => "unsupported compression method",
             SkipReason::ArchiveDepth => "archive nested beyond --max-archive-depth",
             SkipReason::ArchiveLimit => "archive limit",
+            SkipReason::CorruptArchive => "corrupt archive",
         }
     }
 }

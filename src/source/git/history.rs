@@ -345,6 +345,7 @@ fn assemble(
                     let f = &findings[i];
                     OtherLocation {
                         path: f.path.clone(),
+                        member: f.member.clone(),
                         line: f.line,
                         column: f.column,
                         end_column: f.end_column,
