@@ -102,6 +102,12 @@ impl Summary {
 pub struct ScanOutput {
     /// Every finding, at any confidence.
     pub findings: Vec<Finding>,
+    /// History scans only, and only when it differs from `findings`: the findings with each
+    /// secret at a path represented by its earliest copy *without* an `azleak:allow` marker
+    /// (where it has one) instead of its earliest copy. The filter stage reports these when it
+    /// honours inline markers, so an allowed test value does not hide the same secret used
+    /// for real later in the file; the source decides nothing about markers.
+    pub honouring_allow: Option<Vec<Finding>>,
     /// What was scanned.
     pub summary: Summary,
 }
@@ -279,6 +285,9 @@ impl ScanOutput {
     /// Sorts findings and the summary into report order and records the wall time.
     pub fn finish(mut self, started: Instant) -> ScanOutput {
         finding::sort_findings(&mut self.findings);
+        if let Some(findings) = &mut self.honouring_allow {
+            finding::sort_findings(findings);
+        }
         self.summary.sort();
         self.summary.elapsed = started.elapsed();
         self
