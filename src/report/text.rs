@@ -186,12 +186,17 @@ fn write_summary(w: &mut dyn Write, paint: &Paint, report: &Report<'_>) -> io::R
     }
     parts.extend([
         format!(
-            "{} {} scanned ({}{}{})",
+            "{} {} scanned ({}{}{}{})",
             s.files,
             plural(s.files, report.options.kind),
             human_bytes(s.bytes),
             if s.archive_members > 0 {
                 format!(", {} in archives", s.archive_members)
+            } else {
+                String::new()
+            },
+            if s.duplicates > 0 {
+                format!(", {} duplicates scanned once", s.duplicates)
             } else {
                 String::new()
             },

@@ -13,6 +13,7 @@ mod hardening_git;
 mod hardening_output;
 mod hardening_scale;
 mod pipeline;
+mod pipeline_dir;
 mod report;
 mod rules;
 mod rules_data;

@@ -172,8 +172,7 @@ pub fn scan_history<B: BlobScan>(
     }
     let mut infos = CommitInfos::default();
     out.findings = assemble(repo, &walk, introduced, &mut infos, &mut errors);
-    out.honouring_allow =
-        unmarked.map(|u| assemble(repo, &walk, u, &mut infos, &mut errors));
+    out.honouring_allow = unmarked.map(|u| assemble(repo, &walk, u, &mut infos, &mut errors));
     let mut others = Vec::new();
     for (path, mut f) in names {
         let commit = walk.path_first[path as usize];
