@@ -43,7 +43,9 @@ pub struct BaselineUpdate {
 ///    or recorded, and those whose rule and path a baseline entry has;
 /// 2. findings below `min_confidence` are dropped (`below_threshold`);
 /// 3. findings in allowlisted paths or with allowlisted secrets (`allowlisted`);
-/// 4. findings on `azleak:allow` lines, unless `--no-inline-allow` (`allowed_inline`);
+/// 4. findings on `azleak:allow` lines, unless `--no-inline-allow` (`allowed_inline`); a
+///    history scan's secrets are then taken at their earliest unmarked copy
+///    ([`ScanOutput::honouring_allow`]), where they have one;
 /// 5. baseline: known findings are dropped (`in_baseline`) and entries not found again in
 ///    the covered part of the repository are counted (`stale_baseline`); in write mode every
 ///    remaining finding is recorded (with the existing file's entries outside the covered
@@ -56,7 +58,12 @@ pub fn apply(
     kind: ScanKind,
 ) -> Result<Option<BaselineUpdate>, FilterError> {
     let summary = &mut output.summary;
-    let findings = std::mem::take(&mut output.findings);
+    let honouring = output.honouring_allow.take();
+    let findings = match honouring {
+        Some(findings) if settings.inline_allow => findings,
+        _ => std::mem::take(&mut output.findings),
+    };
+    output.findings.clear();
     let relative: Vec<String> = findings.iter().map(|f| settings.relative_path(f, kind)).collect();
     // A baseline is committed: the paths it records hold no secret found by this scan,
     // whether or not secrets are shown (its entries are matched by fingerprint, which is

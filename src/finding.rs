@@ -107,8 +107,12 @@ pub struct CommitInfo {
 /// A place where a secret appears: one copy of it (same rule, same secret, its own path).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct OtherLocation {
-    /// Path of the copy.
+    /// Path of the copy (an archive's path for a copy inside one).
     pub path: String,
+    /// For a copy inside an archive: the member path, `!`-joined for nested archives
+    /// (`lib/inner.jar!app.properties`), as in [`Finding::member`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub member: Option<String>,
     /// 1-based line.
     pub line: usize,
     /// 1-based column of the first character.
@@ -131,6 +135,16 @@ pub struct CopyGroup {
     pub locations: Vec<OtherLocation>,
 }
 
+impl OtherLocation {
+    /// Where the copy is, as text reports write it: the path, then `!member` inside an archive.
+    pub fn location_path(&self) -> std::borrow::Cow<'_, str> {
+        match &self.member {
+            Some(m) => format!("{}!{m}", self.path).into(),
+            None => self.path.as_str().into(),
+        }
+    }
+}
+
 impl CopyGroup {
     /// Groups copies of one secret found by `rule_id`; sorts them into report order.
     pub fn new(rule_id: &str, mut locations: Vec<OtherLocation>) -> CopyGroup {
@@ -144,7 +158,15 @@ impl CopyGroup {
                 line.as_bytes(),
                 column.as_bytes(),
             ];
-            hash_parts(&parts)[..16].to_string()
+            match &first.member {
+                // A first copy inside an archive: its member is part of the place.
+                Some(member) => {
+                    let mut parts = parts.to_vec();
+                    parts.push(member.as_bytes());
+                    hash_parts(&parts)[..16].to_string()
+                }
+                None => hash_parts(&parts)[..16].to_string(),
+            }
         });
         CopyGroup { id, locations }
     }
@@ -321,7 +343,10 @@ impl Finding {
 
     /// The other places the same secret appears, in report order.
     pub fn other_locations(&self) -> impl Iterator<Item = &OtherLocation> {
-        self.copies.iter().flat_map(|g| g.locations.iter()).filter(|o| o.path != self.path)
+        self.copies
+            .iter()
+            .flat_map(|g| g.locations.iter())
+            .filter(|o| o.path != self.path || o.member != self.member)
     }
 
     /// Where the secret is, as text reports write it: the path, then `!member` inside an

@@ -79,6 +79,7 @@ fn finding(input: &Input) -> Finding {
     });
     let others = input.others.iter().take(8).map(|(path, line)| OtherLocation {
         path: path.clone(),
+        member: None,
         line: usize::from(*line) + 1,
         column: 1,
         end_column: 41,
@@ -86,6 +87,7 @@ fn finding(input: &Input) -> Finding {
     });
     let own = OtherLocation {
         path: f.path.clone(),
+        member: None,
         line: f.line,
         column: f.column,
         end_column: f.end_column,

@@ -206,7 +206,22 @@ pub fn expand(
     budget: &Budget,
     sink: &mut dyn FnMut(Event),
 ) {
-    walk(bytes, origin, limits, budget, true, sink);
+    let name = origin.rsplit(['/', '\\']).next().unwrap_or(origin);
+    walk(bytes, origin, name, limits, budget, true, sink);
+}
+
+/// [`expand`], with the blob's own file name given apart from the `origin` that messages use
+/// (`3f2a9c1:logs/app.log.zst` is named `app.log.zst`): a compressed stream's member is named
+/// after it (`app.log`).
+pub fn expand_named(
+    bytes: &[u8],
+    origin: &str,
+    name: &str,
+    limits: &Limits,
+    budget: &Budget,
+    sink: &mut dyn FnMut(Event),
+) {
+    walk(bytes, origin, name, limits, budget, true, sink);
 }
 
 /// Expands one level: every member of the container `bytes`, including members that are
@@ -219,12 +234,14 @@ pub fn expand_one(
     budget: &Budget,
     sink: &mut dyn FnMut(Event),
 ) {
-    walk(bytes, origin, limits, budget, false, sink);
+    let name = origin.rsplit(['/', '\\']).next().unwrap_or(origin);
+    walk(bytes, origin, name, limits, budget, false, sink);
 }
 
 fn walk(
     bytes: &[u8],
     origin: &str,
+    name: &str,
     limits: &Limits,
     budget: &Budget,
     recurse: bool,
@@ -237,7 +254,6 @@ fn walk(
         (walker.sink)(Event::Skipped { archive: origin.to_owned(), member: None, reason });
         return;
     }
-    let name = origin.rsplit(['/', '\\']).next().unwrap_or(origin);
     walker.open(container, bytes, name, &[], 0);
 }
 

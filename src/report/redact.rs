@@ -89,6 +89,9 @@ impl Redacted {
                             let mut copy = CopyGroup::clone(group);
                             for o in &mut copy.locations {
                                 redactor.redact_in_place(&mut o.path);
+                                if let Some(member) = &mut o.member {
+                                    redactor.redact_in_place(member);
+                                }
                             }
                             Arc::new(copy)
                         })
@@ -97,6 +100,9 @@ impl Redacted {
             }
             for s in &mut summary.skipped {
                 redactor.redact_in_place(&mut s.path);
+                if let Some(detail) = &mut s.detail {
+                    redactor.redact_in_place(detail);
+                }
             }
             for e in &mut summary.errors {
                 redactor.redact_in_place(&mut e.path);

@@ -218,11 +218,11 @@ fn location(
 
 /// For a secret inside an archive, a logical location naming the member (`kind: resource`,
 /// the `!`-joined member chain, fully qualified by the archive's path).
-fn member_location(mut location: Location, f: &Finding) -> Location {
-    if let Some(member) = &f.member {
+fn member_location(mut location: Location, path: &str, member: Option<&str>) -> Location {
+    if let Some(member) = member {
         let logical = LogicalLocation::builder()
-            .name(member.clone())
-            .fully_qualified_name(format!("{}!{member}", f.path))
+            .name(member.to_string())
+            .fully_qualified_name(format!("{path}!{member}"))
             .kind("resource")
             .build();
         location.logical_locations = Some(vec![logical]);
@@ -268,7 +268,8 @@ fn result(
             None => " (the others are related locations).".to_string(),
             Some(first) => format!(
                 " (all listed with the result at {}:{}).",
-                first.path, first.line
+                first.location_path(),
+                first.line
             ),
         });
     }
@@ -319,7 +320,8 @@ fn result(
                 None,
                 Some(f.secret.display(show)),
             ),
-            f,
+            &f.path,
+            f.member.as_deref(),
         )])
         .partial_fingerprints(BTreeMap::from([
             ("primaryLocationLineHash".to_string(), format!("{}:1", f.line_hash)),
@@ -330,15 +332,20 @@ fn result(
     result.rule_index = rule_index.map(|i| i as i64);
     // The first result of a group lists the other copies (up to GitHub's limit); the others
     // point to that one, so each copy is written a bounded number of times.
-    let related: Vec<(&str, usize, usize, usize, &str)> = match (listed_at, &f.copies) {
+    type Related<'a> = (&'a str, Option<&'a str>, usize, usize, usize, &'static str);
+    let related: Vec<Related<'_>> = match (listed_at, &f.copies) {
         (_, None) => Vec::new(),
         (None, Some(_)) => f
             .other_locations()
             .take(MAX_RELATED_LOCATIONS)
-            .map(|o| (o.path.as_str(), o.line, o.column, o.end_column, "same secret"))
+            .map(|o| {
+                let member = o.member.as_deref();
+                (o.path.as_str(), member, o.line, o.column, o.end_column, "same secret")
+            })
             .collect(),
         (Some(first), Some(_)) => vec![(
             first.path.as_str(),
+            first.member.as_deref(),
             first.line,
             first.column,
             first.end_column,
@@ -349,9 +356,10 @@ fn result(
         let related = related
             .into_iter()
             .enumerate()
-            .map(|(i, (path, line, column, end_column, message))| {
+            .map(|(i, (path, member, line, column, end_column, message))| {
                 let uri = artifact_uri(path, options);
-                let mut loc = location(uri, line, column, end_column, Some(message.into()), None);
+                let loc = location(uri, line, column, end_column, Some(message.into()), None);
+                let mut loc = member_location(loc, path, member);
                 loc.id = Some(i as i64);
                 loc
             })

@@ -129,7 +129,7 @@ fn write_copies<'a>(
     for o in f.other_locations() {
         let commit = o.commit.as_deref().map(|c| format!(" (commit {})", &c[..c.len().min(12)]));
         let commit = commit.unwrap_or_default();
-        writeln!(w, "      {}:{}:{}{}", esc(&o.path), o.line, o.column, esc(&commit))?;
+        writeln!(w, "      {}:{}:{}{}", esc(&o.location_path()), o.line, o.column, esc(&commit))?;
     }
     Ok(())
 }
@@ -201,12 +201,17 @@ pub fn summary_line(report: &Report<'_>) -> String {
     }
     parts.extend([
         format!(
-            "{} {} scanned ({}{}{})",
+            "{} {} scanned ({}{}{}{})",
             s.files,
             plural(s.files, report.options.kind),
             human_bytes(s.bytes),
             if s.archive_members > 0 {
                 format!(", {} in archives", s.archive_members)
+            } else {
+                String::new()
+            },
+            if s.duplicates > 0 {
+                format!(", {} duplicates scanned once", s.duplicates)
             } else {
                 String::new()
             },

@@ -14,9 +14,7 @@ use crate::detect::{self, Detector};
 use crate::expand::{self as archive, ArchiveSkip, Budget, Limits};
 use crate::finding::{ChecksumStatus, Finding};
 use crate::rules::RuleSet;
-use crate::source::{
-    Blob, BlobScan, Content, Origin, ScanError, Scanned, SkipReason, Skipped, classify,
-};
+use crate::source::{Blob, BlobScan, Content, Origin, Scanned, SkipReason, Skipped, classify};
 
 /// How the scan stage expands blobs.
 #[derive(Debug, Clone)]
@@ -113,38 +111,58 @@ impl Scanner {
     /// Opens an archive and scans each member as it is read (one at a time in memory).
     fn expand(&self, s: &mut ScanScratch, origin: &Origin, bytes: &[u8], out: &mut Scanned) {
         let label = origin.label();
+        // Named by its file name, not by the label (`commit:path` in git scans).
+        let name = match origin {
+            Origin::Member(_, member) => member.as_str(),
+            root => root.path(),
+        };
+        let name = name.rsplit(['/', '\\']).next().unwrap_or(name);
         let limits = &self.options.limits;
-        archive::expand(bytes, &label, limits, &self.budget, &mut |event| match event {
-            archive::Event::Member(m) => {
-                let mut inner = origin.clone();
-                for name in m.path {
-                    inner = inner.child(name);
+        archive::expand_named(
+            bytes,
+            &label,
+            name,
+            limits,
+            &self.budget,
+            &mut |event| match event {
+                archive::Event::Member(m) => {
+                    let mut inner = origin.clone();
+                    for name in m.path {
+                        inner = inner.child(name);
+                    }
+                    out.files += 1;
+                    out.bytes += m.bytes.len() as u64;
+                    self.scan_leaf(s, &inner, &m.bytes, out);
                 }
-                out.files += 1;
-                out.bytes += m.bytes.len() as u64;
-                self.scan_leaf(s, &inner, &m.bytes, out);
-            }
-            archive::Event::Skipped { archive, member, reason } => {
-                let path = match member {
-                    Some(m) => format!("{archive}!{m}"),
-                    None => archive,
-                };
-                let skip = match reason {
-                    ArchiveSkip::Encrypted => SkipReason::Encrypted,
-                    ArchiveSkip::UnsupportedMethod { .. } => SkipReason::UnsupportedCompression,
-                    ArchiveSkip::DepthLimit { .. } => SkipReason::ArchiveDepth,
-                    _ => SkipReason::ArchiveLimit,
-                };
-                out.skipped.push(Skipped { path, reason: skip, detail: Some(reason.to_string()) });
-            }
-            archive::Event::Error { archive, member, message } => {
-                let path = match member {
-                    Some(m) => format!("{archive}!{m}"),
-                    None => archive,
-                };
-                out.errors.push(ScanError { path, message });
-            }
-        });
+                archive::Event::Skipped { archive, member, reason } => {
+                    let path = match member {
+                        Some(m) => format!("{archive}!{m}"),
+                        None => archive,
+                    };
+                    let skip = match reason {
+                        ArchiveSkip::Encrypted => SkipReason::Encrypted,
+                        ArchiveSkip::UnsupportedMethod { .. } => SkipReason::UnsupportedCompression,
+                        ArchiveSkip::DepthLimit { .. } => SkipReason::ArchiveDepth,
+                        _ => SkipReason::ArchiveLimit,
+                    };
+                    out.skipped.push(Skipped {
+                        path,
+                        reason: skip,
+                        detail: Some(reason.to_string()),
+                    });
+                }
+                archive::Event::Error { archive, member, message } => {
+                    // A parse error of an archive read from memory: the archive is corrupt or
+                    // truncated (a test fixture, a cut download), a skip, not a scan error.
+                    let path = match member {
+                        Some(m) => format!("{archive}!{m}"),
+                        None => archive,
+                    };
+                    let reason = SkipReason::CorruptArchive;
+                    out.skipped.push(Skipped { path, reason, detail: Some(message) });
+                }
+            },
+        );
     }
 
     /// Scans a blob that is not opened as an archive: text with every rule, binary with the

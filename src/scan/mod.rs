@@ -3,9 +3,11 @@
 //! located [`Finding`]s: classify (archive, text in UTF-8/16/32, binary) → expand (archive
 //! members, to any depth within the limits; see [`Scanner`]) → detect → [`locate`]. It also
 //! collects the [`Summary`] of what was scanned, skipped and unreadable. Dedup of identical
-//! blobs is by git object id in history scans (the source reads each unique blob once).
+//! blobs is by content id in directory scans ([`Dedup`]) and by git object id in history scans
+//! (the source reads each unique blob once).
 //! Filtering by confidence, allowlists and baselines happens after this, in the filter stage.
 
+mod dedup;
 mod expand;
 
 use std::collections::BTreeMap;
@@ -18,6 +20,7 @@ use crate::finding::{self, Finding, Secret};
 use crate::source::fs::{Event, WalkError, WalkOptions, walk};
 use crate::source::{Blob, BlobScan, Origin, ScanError, Scanned, SkipReason, Skipped};
 
+pub use dedup::Dedup;
 pub use expand::{ScanOptions, ScanScratch, Scanner};
 
 /// What a scan went through, for the summary line and machine-readable reports.
@@ -34,6 +37,10 @@ pub struct Summary {
     /// listed in `skipped` too, with reason `binary`).
     #[serde(skip_serializing_if = "is_zero")]
     pub binary: u64,
+    /// Of the files scanned, those whose bytes are identical to a file scanned before
+    /// (directory scans): scanned once, their findings reported at every path.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub duplicates: u64,
     /// Paths not scanned, with the reason.
     pub skipped: Vec<Skipped>,
     /// Paths that could not be read.
@@ -83,6 +90,7 @@ impl Summary {
         self.files += scanned.files;
         self.bytes += scanned.bytes;
         self.archive_members += scanned.files.saturating_sub(1);
+        self.duplicates += scanned.duplicates;
         self.binary +=
             scanned.skipped.iter().filter(|s| s.reason == SkipReason::Binary).count() as u64;
         self.skipped.extend(scanned.skipped);
@@ -102,6 +110,12 @@ impl Summary {
 pub struct ScanOutput {
     /// Every finding, at any confidence.
     pub findings: Vec<Finding>,
+    /// History scans only, and only when it differs from `findings`: the findings with each
+    /// secret at a path represented by its earliest copy *without* an `azleak:allow` marker
+    /// (where it has one) instead of its earliest copy. The filter stage reports these when it
+    /// honours inline markers, so an allowed test value does not hide the same secret used
+    /// for real later in the file; the source decides nothing about markers.
+    pub honouring_allow: Option<Vec<Finding>>,
     /// What was scanned.
     pub summary: Summary,
 }
@@ -244,11 +258,13 @@ fn line_hash(rule_id: &str, bytes: &[u8], line_start: usize, start: usize, end: 
 }
 
 /// Scans a directory walk in parallel: the walk hands each file to `scanner` on its worker
-/// threads. Returns an error only when the walk cannot start.
+/// threads; files with identical bytes are scanned once ([`Dedup`]) and reported at each path.
+/// Returns an error only when the walk cannot start.
 pub fn scan_paths(scanner: &Scanner, options: &WalkOptions) -> Result<ScanOutput, WalkError> {
     let started = Instant::now();
     let mut out = ScanOutput::default();
-    walk(options, scanner, |event| match event {
+    let scanner = Dedup::new(scanner);
+    walk(options, &scanner, |event| match event {
         Event::Scanned(scanned) => out.summary.add(scanned, &mut out.findings),
         Event::Name(findings) => out.findings.extend(findings),
         Event::Skipped(s) => out.summary.skipped.push(s),
@@ -279,6 +295,9 @@ impl ScanOutput {
     /// Sorts findings and the summary into report order and records the wall time.
     pub fn finish(mut self, started: Instant) -> ScanOutput {
         finding::sort_findings(&mut self.findings);
+        if let Some(findings) = &mut self.honouring_allow {
+            finding::sort_findings(findings);
+        }
         self.summary.sort();
         self.summary.elapsed = started.elapsed();
         self

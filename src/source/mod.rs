@@ -92,7 +92,7 @@ pub struct Blob<'a> {
 }
 
 /// What the scan stage gives back for one blob (and everything inside it).
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Scanned {
     /// Findings, located in the blob (or in the member they are in).
     pub findings: Vec<Finding>,
@@ -104,6 +104,9 @@ pub struct Scanned {
     pub skipped: Vec<Skipped>,
     /// Archives or members that could not be read.
     pub errors: Vec<ScanError>,
+    /// 1 if this blob's bytes are those of a blob scanned before in this scan (directory
+    /// scans dedup by content id): its result was reused, not scanned again.
+    pub duplicates: u64,
 }
 
 /// The scan stage, as sources see it: each source hands it blobs, on its own worker threads
@@ -165,6 +168,10 @@ pub enum SkipReason {
     /// An archive (or member) stopped by a bomb limit: entries, member size, compression
     /// ratio, archive total or the run's budget of decompressed bytes.
     ArchiveLimit,
+    /// A corrupt or truncated archive (or member) that failed to parse: the members read
+    /// before (and, where the format allows, after) it are scanned; the detail names the
+    /// parse error. Not an error: a truncated test fixture does not fail the scan.
+    CorruptArchive,
 }
 
 impl SkipReason {
@@ -184,6 +191,7 @@ impl SkipReason {
             SkipReason::UnsupportedCompression => "unsupported compression method",
             SkipReason::ArchiveDepth => "archive nested beyond --max-archive-depth",
             SkipReason::ArchiveLimit => "archive limit",
+            SkipReason::CorruptArchive => "corrupt archive",
         }
     }
 }

@@ -15,6 +15,7 @@ mod hardening_output;
 mod hardening_scale;
 mod output_formats;
 mod pipeline;
+mod pipeline_dir;
 mod report;
 mod rules;
 mod rules_data;

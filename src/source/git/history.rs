@@ -46,10 +46,6 @@ pub struct HistoryOptions {
     pub max_file_size: u64,
     /// Worker threads (0: one per core).
     pub threads: usize,
-    /// `azleak:allow` markers are honoured: a secret at a path is represented by its earliest
-    /// copy without a marker, if it has one, so an allowed test value does not hide the same
-    /// secret used for real elsewhere in the file. Otherwise by its earliest copy.
-    pub inline_allow: bool,
 }
 
 /// What reading one unique blob gave.
@@ -111,7 +107,12 @@ pub fn scan_history<B: BlobScan>(
             .skipped
             .push(Skipped::new(walk.paths[path as usize].clone(), SkipReason::Submodule));
     }
+    // Each secret at a path is represented by its earliest copy; and, for the filter stage to
+    // use when it honours `azleak:allow` markers, by its earliest copy without a marker, if it
+    // has one (so an allowed test value does not hide the same secret used for real elsewhere
+    // in the file).
     let mut introduced = Introduced::new();
+    let mut unmarked = Introduced::new();
     for ((oid, occ), result) in blobs.iter().zip(results) {
         let (first_path, first_commit) = occ[0];
         let name = || {
@@ -129,13 +130,18 @@ pub fn scan_history<B: BlobScan>(
                     for &(path, commit) in occ {
                         let secret = f.secret.reveal().to_string();
                         let key = (f.rule_id.clone(), secret, path, f.member.clone());
-                        let allowed = options.inline_allow && f.allowed_inline;
-                        let better = introduced.get(&key).is_none_or(|(c, g)| {
-                            let was_allowed = options.inline_allow && g.allowed_inline;
+                        let allowed = f.allowed_inline;
+                        let better = unmarked.get(&key).is_none_or(|(c, g)| {
                             (allowed, commit, f.line, f.column)
-                                < (was_allowed, *c, g.line, g.column)
+                                < (g.allowed_inline, *c, g.line, g.column)
                         });
                         if better {
+                            unmarked.insert(key.clone(), (commit, f.clone()));
+                        }
+                        let earlier = introduced.get(&key).is_none_or(|(c, g)| {
+                            (commit, f.line, f.column) < (*c, g.line, g.column)
+                        });
+                        if earlier {
                             introduced.insert(key, (commit, f.clone()));
                         }
                     }
@@ -151,19 +157,39 @@ pub fn scan_history<B: BlobScan>(
             }
         }
     }
+    // Most often the two agree: the second set is then not kept.
+    let same = |(c, f): &(u32, Finding), (d, g): &(u32, Finding)| {
+        (c, f.line, f.column) == (d, g.line, g.column)
+    };
+    let differ = introduced.iter().zip(&unmarked).any(|((_, a), (_, b))| !same(a, b));
+    let mut unmarked = differ.then_some(unmarked);
+    let mut errors = Vec::new();
     if options.range.is_some() {
-        drop_inherited(scanner, repo, &walk, &mut introduced, &mut out.summary.errors);
+        drop_inherited(scanner, repo, &walk, &mut introduced, &mut errors);
+        if let Some(unmarked) = &mut unmarked {
+            drop_inherited(scanner, repo, &walk, unmarked, &mut errors);
+        }
     }
     let mut infos = CommitInfos::default();
-    out.findings = assemble(repo, &walk, introduced, &mut infos, &mut out.summary.errors);
+    out.findings = assemble(repo, &walk, introduced, &mut infos, &mut errors);
+    out.honouring_allow = unmarked.map(|u| assemble(repo, &walk, u, &mut infos, &mut errors));
+    let mut others = Vec::new();
     for (path, mut f) in names {
         let commit = walk.path_first[path as usize];
-        f.commit = Some(infos.get(repo, &walk, commit, &mut out.summary.errors));
-        out.findings.push(f);
+        f.commit = Some(infos.get(repo, &walk, commit, &mut errors));
+        others.push(f);
     }
-    let Metadata { findings, errors } = metadata;
-    out.findings.extend(findings);
+    let Metadata { findings, errors: metadata_errors } = metadata;
+    others.extend(findings);
+    if let Some(honouring) = &mut out.honouring_allow {
+        honouring.extend(others.iter().cloned());
+    }
+    out.findings.extend(others);
+    // The two sets read the same commits: an unreadable one is named once.
+    errors.sort();
+    errors.dedup();
     out.summary.errors.extend(errors);
+    out.summary.errors.extend(metadata_errors);
     Ok(out.finish(started))
 }
 
@@ -345,6 +371,7 @@ fn assemble(
                     let f = &findings[i];
                     OtherLocation {
                         path: f.path.clone(),
+                        member: f.member.clone(),
                         line: f.line,
                         column: f.column,
                         end_column: f.end_column,
