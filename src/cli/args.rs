@@ -121,6 +121,8 @@ pub enum FormatArg {
     Sarif,
     /// GitHub Actions workflow commands (`::error file=...`), annotating pull requests.
     Github,
+    /// One self-contained HTML page for triage: summaries, timeline, filterable table.
+    Html,
 }
 
 impl From<FormatArg> for Format {
@@ -130,6 +132,7 @@ impl From<FormatArg> for Format {
             FormatArg::Json => Format::Json,
             FormatArg::Sarif => Format::Sarif,
             FormatArg::Github => Format::Github,
+            FormatArg::Html => Format::Html,
         }
     }
 }

@@ -7,6 +7,7 @@
 
 mod escape;
 mod github;
+mod html;
 mod json;
 mod redact;
 mod sarif;
@@ -34,6 +35,8 @@ pub enum Format {
     Sarif,
     /// GitHub Actions workflow commands (`::error file=...`), annotating pull requests.
     Github,
+    /// One self-contained HTML page: summaries, timeline, a filterable table, remediation.
+    Html,
 }
 
 impl Format {
@@ -44,6 +47,7 @@ impl Format {
             Format::Json => Box::new(json::JsonReporter),
             Format::Sarif => Box::new(sarif::SarifReporter),
             Format::Github => Box::new(github::GithubReporter),
+            Format::Html => Box::new(html::HtmlReporter),
         }
     }
 }

@@ -14,6 +14,7 @@ mod hardening_output;
 mod hardening_scale;
 mod pipeline;
 mod report;
+mod report_html;
 mod rules;
 mod rules_data;
 mod scan_fs;
