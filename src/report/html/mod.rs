@@ -24,6 +24,8 @@ const SCRIPT: &str = include_str!("script.js");
 
 /// Most other places listed under one finding; the rest are counted.
 const MAX_PLACES: usize = 5;
+/// Rows laid out before the script runs (it shows this many more at a time, on request).
+const FIRST_ROWS: usize = 500;
 /// Most bars on the timeline: a longer history is drawn by year instead of by month.
 const MAX_MONTHS: usize = 120;
 
@@ -336,7 +338,10 @@ impl<'r, 'a> Page<'r, 'a> {
         for (i, f) in r.findings.iter().enumerate() {
             self.row(out, i, f);
         }
-        out.push_str("</tbody></table></div>");
+        out.push_str(
+            "</tbody></table></div><p><button type=\"button\" id=\"more\" class=\"link\" \
+             hidden>Show more</button></p>",
+        );
         if r.findings.is_empty() {
             out.push_str("<p class=\"muted\">No findings at or above the threshold.</p>");
         }
@@ -349,8 +354,9 @@ impl<'r, 'a> Page<'r, 'a> {
         let rule = esc(&f.rule_id);
         let _ = write!(
             out,
-            "<tr data-rule=\"{rule}\" data-conf=\"{}\" data-author=\"{author}\" data-month=\"{month}\">",
-            f.confidence
+            "<tr data-rule=\"{rule}\" data-conf=\"{}\" data-author=\"{author}\" data-month=\"{month}\"{}>",
+            f.confidence,
+            if i < FIRST_ROWS { "" } else { " class=\"off\"" }
         );
         let path = self.text(&f.location_path());
         let sort = format!("{} {:010} {:06}", f.location_path(), f.line, f.column);
@@ -383,7 +389,7 @@ impl<'r, 'a> Page<'r, 'a> {
                     let short = c.commit.get(..12).unwrap_or(&c.commit);
                     let _ = write!(
                         out,
-                        "<td class=\"mono\" title=\"{}\">{}</td><td data-sort=\"{}\">{}</td><td>{author}</td>",
+                        "<td class=\"mono\" title=\"{}\">{}</td><td class=\"date\" data-sort=\"{}\">{}</td><td>{author}</td>",
                         self.text(&c.summary),
                         self.text(short),
                         self.text(&c.date),
