@@ -12,15 +12,10 @@ bin="$(realpath "${1:-target/release/azleak}")"
 [ -x "$bin" ] || { echo "check-html: no azleak binary at $bin (build it first)" >&2; exit 1; }
 chromium="$(command -v chromium || command -v chromium-browser || command -v google-chrome || true)"
 [ -n "$chromium" ] || { echo "check-html: chromium is not installed (apt-get install chromium)" >&2; exit 1; }
-command -v npm >/dev/null || { echo "check-html: npm is not installed (apt-get install npm)" >&2; exit 1; }
 
-tools="$PWD/target/ci-tools/npm"
-if [ ! -d "$tools/node_modules/puppeteer-core" ]; then
-  echo "check-html: installing puppeteer-core into $tools"
-  mkdir -p "$tools"
-  PUPPETEER_SKIP_DOWNLOAD=1 npm install --prefix "$tools" --no-audit --no-fund --loglevel=error \
-    puppeteer-core@25 >&2 || { echo "check-html: npm install puppeteer-core failed" >&2; exit 1; }
-fi
+source scripts/ci/tools.sh
+need_npm puppeteer-core@25
+tools="$NPM_DIR"
 
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
