@@ -4,6 +4,7 @@
 mod allow;
 mod baseline;
 mod ci;
+mod ci_snippets;
 mod config;
 mod expand;
 mod fuzz_regressions;
