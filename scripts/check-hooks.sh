@@ -82,12 +82,13 @@ time_of() { # runs "$@" 7 times; prints the median wall seconds
     t0="$(date +%s.%N)"
     "$@" >/dev/null 2>&1 || true
     t1="$(date +%s.%N)"
-    walls+=("$(echo "$t1 - $t0" | bc)")
+    walls+=("$(echo "$t1 - $t0" | bc | awk '{printf "%.3f", $1}')")
   done
   printf '%s\n' "${walls[@]}" | median
 }
 TIMEFORMAT='%R %U %S'
-cpu_of() { # user+sys CPU seconds of one run { time "$@" >/dev/null 2>&1; } 2>&1 | awk '{printf "%.3f", $2+$3}'; }
+# user+sys CPU seconds of one run
+cpu_of() { { time "$@" >/dev/null 2>&1; } 2>&1 | awk '{printf "%.3f", $2+$3}'; }
 hook_wall="$(time_of "$pc" run azleak)"
 hook_cpu="$(cpu_of "$pc" run azleak)"
 azleak_bin="$(find "$PRE_COMMIT_HOME" -path '*rustenv*/bin/azleak' -type f | head -n 1)"
