@@ -164,6 +164,7 @@ fn readme_snippet_shell_lines_run_against_a_pull_request() {
     let env: BTreeMap<String, String> =
         [("CI_MERGE_REQUEST_TARGET_BRANCH_NAME".to_string(), "main".to_string())].into();
     let scan = Regex::new(r"\bazleak (scan|git)\b").unwrap();
+    let unknown_macro = Regex::new(r"\$\([A-Za-z]+\.").unwrap();
     let mut ran: BTreeMap<String, usize> = BTreeMap::new();
     let snippets = marked_snippets(&readme);
     assert!(snippets.len() >= 6, "marked snippets: {}", snippets.len());
@@ -177,10 +178,7 @@ fn readme_snippet_shell_lines_run_against_a_pull_request() {
             for (m, v) in &macros {
                 script = script.replace(m, v);
             }
-            assert!(
-                !Regex::new(r"\$\([A-Za-z]+\.").unwrap().is_match(&script),
-                "{source}: unknown macro"
-            );
+            assert!(!unknown_macro.is_match(&script), "{source}: unknown macro");
             let script = script.replace("~/.azleak/bin/azleak", "azleak");
             let (code, out) = bash(&work, &script, &env);
             assert!(!out.contains(SECRET_8Q), "{source}: printed the secret");

@@ -68,9 +68,9 @@ impl Reporter for HtmlReporter {
         page.timeline(&mut out);
         page.table(&mut out);
         page.remediation(&mut out);
-        let _ = write!(
+        let _ = writeln!(
             out,
-            "<footer>azleak {} · {}</footer></main><script>{SCRIPT}</script></body></html>\n",
+            "<footer>azleak {} · {}</footer></main><script>{SCRIPT}</script></body></html>",
             env!("CARGO_PKG_VERSION"),
             if report.options.show_secrets {
                 "secrets shown in full (--show-secrets)"
