@@ -150,6 +150,8 @@ pub enum FormatArg {
     Jsonl,
     /// CSV: one finding per row.
     Csv,
+    /// One self-contained HTML page for triage: summaries, timeline, filterable table.
+    Html,
 }
 
 impl From<FormatArg> for Format {
@@ -163,6 +165,7 @@ impl From<FormatArg> for Format {
             FormatArg::Junit => Format::Junit,
             FormatArg::Jsonl => Format::Jsonl,
             FormatArg::Csv => Format::Csv,
+            FormatArg::Html => Format::Html,
         }
     }
 }

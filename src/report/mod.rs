@@ -10,6 +10,7 @@ mod escape;
 mod extra;
 mod github;
 mod gitlab;
+mod html;
 mod json;
 mod jsonl;
 mod junit;
@@ -51,6 +52,8 @@ pub enum Format {
     Jsonl,
     /// CSV: a header, then one finding per row.
     Csv,
+    /// One self-contained HTML page: summaries, timeline, a filterable table, remediation.
+    Html,
 }
 
 impl Format {
@@ -65,6 +68,7 @@ impl Format {
             Format::Junit => Box::new(junit::JunitReporter),
             Format::Jsonl => Box::new(jsonl::JsonlReporter),
             Format::Csv => Box::new(csv::CsvReporter),
+            Format::Html => Box::new(html::HtmlReporter),
         }
     }
 }
