@@ -192,7 +192,11 @@ fn readme_snippet_shell_lines_run_against_a_pull_request() {
                 let text = std::fs::read_to_string(&path)
                     .unwrap_or_else(|e| panic!("{source}: {file} not written: {e}"));
                 let doc = json(&text);
-                let found = doc["runs"][0]["results"].as_array().or(doc["findings"].as_array());
+                // SARIF, azleak JSON, or GitLab's report.
+                let found = doc["runs"][0]["results"]
+                    .as_array()
+                    .or(doc["findings"].as_array())
+                    .or(doc["vulnerabilities"].as_array());
                 assert_eq!(found.map(Vec::len), Some(1), "{source}: {file} has the finding");
                 std::fs::remove_file(path).unwrap();
             }
