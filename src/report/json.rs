@@ -1,6 +1,7 @@
 //! The JSON format, schema version 2 (documented in README.md): `{version, tool, findings,
 //! groups, summary}`, findings in report order. A secret found at several paths of a history
-//! is one finding per path naming its `group`; `groups` lists each group's locations once. The `secret` field is redacted unless secrets are shown.
+//! is one finding per path naming its `group`; `groups` lists each group's locations once. The `secret` field is redacted unless secrets are shown. With `--verify`, each finding has a
+//! `verification` object: `{status, detail, checked_at}` (absent without `--verify`).
 
 use std::io::{self, Write};
 
@@ -8,7 +9,7 @@ use serde::Serialize;
 
 use super::{Report, Reporter};
 use crate::detect::Encoding;
-use crate::finding::{ChecksumStatus, CommitInfo, Confidence, OtherLocation, Part};
+use crate::finding::{ChecksumStatus, CommitInfo, Confidence, OtherLocation, Part, Verification};
 use crate::scan::Summary;
 
 /// Version of the JSON document's schema; bumped on incompatible changes.
@@ -70,6 +71,8 @@ struct JsonFinding<'a> {
     group: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     copies: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    verification: Option<&'a Verification>,
 }
 
 fn is_content(part: &Part) -> bool {
@@ -101,6 +104,7 @@ impl Reporter for JsonReporter {
                 commit: f.commit.as_ref(),
                 group: f.copies.as_ref().map(|g| g.id.as_str()),
                 copies: f.copies.as_ref().map(|g| g.locations.len()),
+                verification: f.verification.as_ref(),
             })
             .collect();
         // Each group once, in the order its first finding is reported.

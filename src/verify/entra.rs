@@ -115,11 +115,8 @@ fn aadsts_code(json: &serde_json::Value) -> Option<u64> {
         return Some(code);
     }
     let description = json.get("error_description")?.as_str()?;
-    let digits: String = description
-        .strip_prefix("AADSTS")?
-        .chars()
-        .take_while(char::is_ascii_digit)
-        .collect();
+    let digits: String =
+        description.strip_prefix("AADSTS")?.chars().take_while(char::is_ascii_digit).collect();
     digits.parse().ok()
 }
 
@@ -181,7 +178,10 @@ mod tests {
     fn aadsts_codes_are_classified() {
         let body = r#"{"error":"invalid_client","error_description":"AADSTS7000215: Invalid client secret provided.","error_codes":[7000215]}"#;
         let a = classify(&http(401, body), 1);
-        assert_eq!((a.status, a.detail.as_str()), (S::Invalid, "AADSTS7000215: invalid client secret"));
+        assert_eq!(
+            (a.status, a.detail.as_str()),
+            (S::Invalid, "AADSTS7000215: invalid client secret")
+        );
         let a = classify(&http(400, r#"{"error_description":"AADSTS700016: nope"}"#), 1);
         assert_eq!(a.status, S::AppNotFound);
         for (code, status) in [

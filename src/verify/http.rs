@@ -290,8 +290,7 @@ impl Client {
                 let error_code = header("x-ms-error-code");
                 let location = header("location");
                 // Delta seconds; an HTTP date falls back to the backoff.
-                let retry_after =
-                    header("retry-after").and_then(|v| v.trim().parse::<u64>().ok());
+                let retry_after = header("retry-after").and_then(|v| v.trim().parse::<u64>().ok());
                 let retry_after = retry_after.map(Duration::from_secs);
                 let body = resp
                     .body_mut()
@@ -333,7 +332,10 @@ mod tests {
     #[test]
     fn endpoints_are_https_or_explicit_loopback() {
         let e = Endpoint::parse("https://login.microsoftonline.com/").unwrap();
-        assert_eq!(e.url("/t/oauth2/v2.0/token"), "https://login.microsoftonline.com/t/oauth2/v2.0/token");
+        assert_eq!(
+            e.url("/t/oauth2/v2.0/token"),
+            "https://login.microsoftonline.com/t/oauth2/v2.0/token"
+        );
         let e = Endpoint::parse("http://127.0.0.1:8080/base").unwrap();
         assert_eq!(e.url("/x"), "http://127.0.0.1:8080/base/x");
         assert!(Endpoint::parse("http://[::1]:9/").unwrap().is_loopback());

@@ -220,9 +220,10 @@ pub fn verify(findings: &mut [Finding], options: &VerifyOptions) -> VerifyReport
     });
     let checked_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     for (f, result) in findings.iter_mut().zip(results) {
-        let attempt = result.into_inner().unwrap_or_else(|p| p.into_inner()).unwrap_or_else(|| {
-            Attempt::new(VerificationStatus::Unknown, "not tried".to_string())
-        });
+        let attempt = result
+            .into_inner()
+            .unwrap_or_else(|p| p.into_inner())
+            .unwrap_or_else(|| Attempt::new(VerificationStatus::Unknown, "not tried".to_string()));
         f.verification = Some(Verification {
             status: attempt.status,
             detail: attempt.detail,

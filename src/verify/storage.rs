@@ -60,9 +60,7 @@ impl StorageEndpoint {
     fn locate(&self, account: &str, written: Option<&str>) -> (Endpoint, String) {
         if let Some(written) = written.and_then(|w| Endpoint::parse(w).ok()) {
             let host = written.host_name().to_string();
-            let known = KNOWN_SUFFIXES
-                .iter()
-                .any(|s| host == format!("{account}.blob.{s}"));
+            let known = KNOWN_SUFFIXES.iter().any(|s| host == format!("{account}.blob.{s}"));
             if known && written.host() == host && written.path().is_empty() {
                 return (written, String::new());
             }
@@ -185,7 +183,10 @@ mod tests {
     fn endpoints_written_near_a_key_are_used_only_for_known_clouds() {
         let default = StorageEndpoint::default();
         let (e, p) = default.locate("acct", Some("https://acct.blob.core.usgovcloudapi.net"));
-        assert_eq!((e.to_string(), p), ("https://acct.blob.core.usgovcloudapi.net".into(), "".into()));
+        assert_eq!(
+            (e.to_string(), p),
+            ("https://acct.blob.core.usgovcloudapi.net".into(), "".into())
+        );
         let (e, _) = default.locate("acct", Some("https://acct.blob.evil.example"));
         assert_eq!(e.to_string(), "https://acct.blob.core.windows.net");
         let (e, _) = default.locate("acct", Some("https://other.blob.core.windows.net"));
