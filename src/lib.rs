@@ -21,6 +21,7 @@ pub mod report;
 pub mod rules;
 pub mod scan;
 pub mod source;
+pub mod verify;
 
 pub use detect::Detector;
 pub use finding::{Confidence, Finding, Secret};

@@ -21,7 +21,8 @@ Settings come from azleak.toml (or .azleak.toml) at the repository root unless -
 reported.
 
 Secrets are redacted to their first 3 characters (the hint the Azure portal shows) unless
---show-secrets is given. azleak never contacts the network.";
+--show-secrets is given. azleak never contacts the network unless --verify (or the config
+key [verify] enabled = true) is given; then only each secret's issuer is contacted.";
 
 /// Find Microsoft Entra ID (Azure AD) client secrets in code, configs, logs and git history.
 #[derive(Debug, Parser)]
@@ -219,6 +220,9 @@ pub struct OutputArgs {
     /// App-registration inventory.
     #[command(flatten)]
     pub inventory: InventoryArgs,
+    /// Verification of findings with their issuers (network, opt-in).
+    #[command(flatten)]
+    pub verify: VerifyArgs,
 }
 
 /// Help heading of [`InventoryArgs`].
@@ -247,6 +251,67 @@ pub struct InventoryArgs {
 fn parse_as_of(text: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
     crate::inventory::parse_as_of(text)
         .map_err(|e| e.to_string().trim_start_matches("--as-of: ").to_string())
+}
+
+/// Help heading of [`VerifyArgs`].
+const VERIFY_HEADING: &str = "Verification (contacts the network; off unless asked for)";
+
+/// Options shared by every scanning command: `--verify` and where it sends requests.
+#[derive(Debug, Clone, Default, Args)]
+pub struct VerifyArgs {
+    /// Ask each secret's issuer whether it still works: an Entra client secret with a tenant and
+    /// client id near it gets one client-credentials token request, a storage account key one
+    /// read-only signed list request. Only reported findings are verified. Config key:
+    /// `[verify] enabled = true`.
+    #[arg(long, help_heading = VERIFY_HEADING, overrides_with = "no_verify")]
+    pub verify: bool,
+    /// Do not verify, even if the config file says `[verify] enabled = true`.
+    #[arg(long, help_heading = VERIFY_HEADING, overrides_with = "verify")]
+    pub no_verify: bool,
+    /// Entra authority to verify client secrets with (sovereign clouds, e.g.
+    /// https://login.microsoftonline.us) [default: https://login.microsoftonline.com]. HTTPS
+    /// only, except an explicit loopback address.
+    #[arg(long, help_heading = VERIFY_HEADING, value_name = "URL",
+          value_parser = |s: &str| crate::verify::Endpoint::parse(s).map_err(|e| e.to_string()))]
+    pub authority: Option<crate::verify::Endpoint>,
+    /// Blob endpoint to verify storage account keys with, `{account}` standing for the account
+    /// (e.g. https://{account}.blob.core.usgovcloudapi.net), or a URL the account is appended to
+    /// as a path [default: https://{account}.blob.core.windows.net].
+    #[arg(long, help_heading = VERIFY_HEADING, value_name = "URL",
+          value_parser = |s: &str| crate::verify::StorageEndpoint::parse(s).map_err(|e| e.to_string()))]
+    pub storage_endpoint: Option<crate::verify::StorageEndpoint>,
+    /// Connect plus read timeout of one verification request, in seconds [default: 10].
+    #[arg(long, help_heading = VERIFY_HEADING, value_name = "SECS",
+          value_parser = clap::value_parser!(u64).range(1..=600))]
+    pub verify_timeout: Option<u64>,
+    /// Verification requests per second to one host [default: 10].
+    #[arg(long, help_heading = VERIFY_HEADING, value_name = "N", value_parser = positive)]
+    pub verify_rate: Option<f64>,
+    /// Report only findings verified valid (live). Findings that could not be checked are not
+    /// reported, but make the exit code 2 when no live one is found.
+    #[arg(long, help_heading = VERIFY_HEADING)]
+    pub only_verified: bool,
+    /// Which findings make the exit code 1: any (default), or only those verified valid (CI
+    /// gates that fail on live secrets). With `valid`, a finding that could not be checked
+    /// makes the exit code 2 when no live one is found.
+    #[arg(long, help_heading = VERIFY_HEADING, value_enum, value_name = "WHICH")]
+    pub fail_on: Option<FailOn>,
+}
+
+fn positive(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v > 0.0 && v.is_finite() => Ok(v),
+        _ => Err("expected a positive number".to_string()),
+    }
+}
+
+/// `--fail-on`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    /// Any reported finding.
+    Any,
+    /// Only findings verified valid (needs verification).
+    Valid,
 }
 
 /// Help heading of [`FilterArgs`].

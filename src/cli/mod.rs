@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 
 use crate::config::{self, BaselineMode, ConfigSource, Overrides, Settings};
+use crate::finding::{Finding, VerificationStatus};
 use crate::report::{Redacted, Redactor, Report, ReportOptions, ScanKind, escape_display};
 use crate::rules::RuleSet;
 use crate::scan::{ScanOptions, ScanOutput, Scanner, scan_paths, scan_stdin_bytes};
@@ -113,6 +114,17 @@ pub fn overrides(opts: &OutputArgs) -> Overrides {
             (None, Some(path)) => BaselineMode::Write { path: path.clone() },
             (None, None) => BaselineMode::Off,
         },
+        verify: config::VerifyOverrides {
+            enabled: match (opts.verify.verify, opts.verify.no_verify) {
+                (true, _) => Some(true),
+                (_, true) => Some(false),
+                _ => None,
+            },
+            authority: opts.verify.authority.clone(),
+            storage: opts.verify.storage_endpoint.clone(),
+            timeout_secs: opts.verify.verify_timeout,
+            rate: opts.verify.verify_rate,
+        },
     }
 }
 
@@ -197,6 +209,11 @@ pub fn finish(
     } else {
         Redactor::new(output.findings.iter().map(|f| &f.secret))
     };
+    let fail_on_valid = opts.verify.fail_on == Some(args::FailOn::Valid);
+    if (opts.verify.only_verified || fail_on_valid) && !settings.verify.enabled {
+        let flag = if opts.verify.only_verified { "--only-verified" } else { "--fail-on valid" };
+        anyhow::bail!("{flag} needs --verify (or [verify] enabled = true in the config file)");
+    }
     let update = crate::filter::apply(settings, &mut output, kind)?;
     if let Some(update) = &update {
         update.baseline.write(&update.path)?;
@@ -231,13 +248,59 @@ pub fn finish(
             )?;
         }
     }
-    let failing = if opts.inventory.fail_unexpired_only {
-        output.findings.iter().filter(|f| !crate::inventory::only_expired_owners(f)).count()
-    } else {
-        output.findings.len()
+    // Verification runs on the filtered findings only: what is allowlisted, allowed inline,
+    // baselined or below the threshold is never sent anywhere.
+    let verified = settings
+        .verify
+        .enabled
+        .then(|| crate::verify::verify(&mut output.findings, &verify_options(&settings.verify)));
+    let unknown = output
+        .findings
+        .iter()
+        .filter(|f| {
+            f.verification.as_ref().is_some_and(|v| v.status == VerificationStatus::Unknown)
+        })
+        .count();
+    let is_valid = |f: &Finding| {
+        f.verification.as_ref().is_some_and(|v| v.status == VerificationStatus::Valid)
     };
-    let outcome = Outcome { findings: failing, errors: output.summary.errors.len() };
+    let summary_line = verified.as_ref().map(|report| verify_summary(&output.findings, report));
+    if opts.verify.only_verified {
+        output.findings.retain(is_valid);
+    }
+    let gated = opts.verify.only_verified || fail_on_valid;
+    let outcome = Outcome {
+        findings: output
+            .findings
+            .iter()
+            .filter(|f| !fail_on_valid || is_valid(f))
+            .filter(|f| {
+                !opts.inventory.fail_unexpired_only || !crate::inventory::only_expired_owners(f)
+            })
+            .count(),
+        // A check that could not be made must not pass for "no live secret".
+        errors: output.summary.errors.len() + if gated { unknown } else { 0 },
+    };
     let output = Redacted::new(output.findings, output.summary, redactor);
+    if let (Some(report), false) = (&verified, opts.quiet) {
+        if opts.verbose {
+            for line in &report.log {
+                let line = output.redactor().redact(line);
+                writeln!(io.stderr, "azleak: verify: {}", escape_display(&line))?;
+            }
+        }
+        if let Some(line) = &summary_line {
+            writeln!(io.stderr, "azleak: {line}")?;
+        }
+        if gated && unknown > 0 {
+            writeln!(
+                io.stderr,
+                "azleak: warning: {unknown} {} could not be verified (unknown): the exit code is \
+                 2 unless a live secret is found",
+                if unknown == 1 { "finding" } else { "findings" }
+            )?;
+        }
+    }
     if !opts.quiet {
         for e in &output.summary().errors {
             writeln!(io.stderr, "azleak: {}", escape_display(&e.to_string()))?;
@@ -282,6 +345,44 @@ pub fn finish(
     };
     write_report(&output, rules, &options, opts, io)?;
     Ok(outcome)
+}
+
+/// The stage's options: the settings, with the client defaults where none is set.
+fn verify_options(settings: &config::VerifySettings) -> crate::verify::VerifyOptions {
+    let mut options = crate::verify::VerifyOptions {
+        authority: settings.authority.clone(),
+        storage: settings.storage.clone(),
+        ..Default::default()
+    };
+    if let Some(secs) = settings.timeout_secs {
+        options.client.timeout = std::time::Duration::from_secs(secs);
+    }
+    if let Some(rate) = settings.rate {
+        options.client.rate_per_host = rate;
+    }
+    options
+}
+
+/// `verified 3 findings (2 requests): 1 valid, 2 unverifiable`.
+fn verify_summary(findings: &[Finding], report: &crate::verify::VerifyReport) -> String {
+    let mut counts: std::collections::BTreeMap<VerificationStatus, usize> = Default::default();
+    for f in findings {
+        if let Some(v) = &f.verification {
+            *counts.entry(v.status).or_default() += 1;
+        }
+    }
+    let parts: Vec<String> = counts
+        .iter()
+        .map(|(status, n)| format!("{n} {}", crate::verify::status_name(*status)))
+        .collect();
+    format!(
+        "verified {} {} ({} {}): {}",
+        findings.len(),
+        if findings.len() == 1 { "finding" } else { "findings" },
+        report.requests,
+        if report.requests == 1 { "request" } else { "requests" },
+        if parts.is_empty() { "nothing to verify".to_string() } else { parts.join(", ") }
+    )
 }
 
 fn init(args: &InitArgs, io: &mut Io<'_>) -> Result<Outcome> {

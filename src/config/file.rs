@@ -36,6 +36,26 @@ pub struct ConfigFile {
     pub app_inventory: Vec<std::path::PathBuf>,
     /// What is not a leak.
     pub allowlist: AllowlistSyntax,
+    /// `--verify` settings: `[verify]`.
+    pub verify: VerifySyntax,
+}
+
+/// The `[verify]` table as written. Verification contacts the network, so it is off unless
+/// `enabled = true` here or `--verify` is given.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default, rename_all = "kebab-case")]
+pub struct VerifySyntax {
+    /// Verify findings with their issuers (`--verify`).
+    pub enabled: Option<bool>,
+    /// Entra authority (`--authority`), e.g. `https://login.microsoftonline.us`.
+    pub authority: Option<String>,
+    /// Storage blob endpoint (`--storage-endpoint`), e.g.
+    /// `https://{account}.blob.core.usgovcloudapi.net`.
+    pub storage_endpoint: Option<String>,
+    /// Connect plus read timeout of one request, seconds (`--verify-timeout`).
+    pub timeout_secs: Option<u64>,
+    /// Requests per second to one host (`--verify-rate`).
+    pub rate: Option<f64>,
 }
 
 fn size<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
@@ -129,6 +149,12 @@ const KNOWN_KEYS: &[&str] = &[
     "allowlist.secrets",
     "allowlist.secret-regexes",
     "allowlist.stopwords",
+    "verify",
+    "verify.enabled",
+    "verify.authority",
+    "verify.storage-endpoint",
+    "verify.timeout-secs",
+    "verify.rate",
 ];
 
 /// The key an error is reported under: one azleak knows, or, for an unknown field of a file

@@ -15,11 +15,12 @@ use crate::finding::{Confidence, Finding, Part};
 use crate::report::ScanKind;
 use crate::rules::{RuleError, RuleSet};
 use crate::source::display_path;
+use crate::verify::{Endpoint, StorageEndpoint};
 pub use allowlist::{Allowlist, AllowlistSyntax};
 pub use baseline::{Baseline, BaselineError};
 use file::line_of_value;
 pub(crate) use file::value_free;
-pub use file::{ConfigFile, parse};
+pub use file::{ConfigFile, VerifySyntax, parse};
 pub use size::{SizeError, parse_size, size_of};
 
 /// Names of the config file looked for at the repository root, in this order.
@@ -132,6 +133,39 @@ pub struct Overrides {
     pub baseline: BaselineMode,
     /// `--app-inventory` files, read after the config file's.
     pub app_inventory: Vec<PathBuf>,
+    /// `--verify`, `--no-verify`, `--authority`, `--storage-endpoint`, `--verify-timeout`,
+    /// `--verify-rate`.
+    pub verify: VerifyOverrides,
+}
+
+/// Command-line values of the `[verify]` settings. `None` means "not given".
+#[derive(Debug, Clone, Default)]
+pub struct VerifyOverrides {
+    /// `--verify` (true) or `--no-verify` (false).
+    pub enabled: Option<bool>,
+    /// `--authority`.
+    pub authority: Option<Endpoint>,
+    /// `--storage-endpoint`.
+    pub storage: Option<StorageEndpoint>,
+    /// `--verify-timeout`, seconds.
+    pub timeout_secs: Option<u64>,
+    /// `--verify-rate`, requests per second per host.
+    pub rate: Option<f64>,
+}
+
+/// Validated `[verify]` settings with the command line on top.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct VerifySettings {
+    /// Whether to verify at all (default off: nothing contacts the network).
+    pub enabled: bool,
+    /// The Entra authority, if one was configured.
+    pub authority: Option<Endpoint>,
+    /// The storage endpoint, if one was configured.
+    pub storage: Option<StorageEndpoint>,
+    /// Timeout of one request, seconds.
+    pub timeout_secs: Option<u64>,
+    /// Requests per second per host.
+    pub rate: Option<f64>,
 }
 
 /// How much of the repository a scan covered; decides which baseline entries can be stale.
@@ -177,6 +211,8 @@ pub struct Settings {
     pub baseline_mode: BaselineMode,
     /// How much of the repository the scan covers (set by the command; default `Partial`).
     pub coverage: Coverage,
+    /// `--verify` and its settings.
+    pub verify: VerifySettings,
     /// The loaded baseline (`Check`), or the existing file's entries (`Write`, for dates).
     baseline: Baseline,
     /// The config file's text, to point errors found after parsing at a line.
@@ -184,6 +220,43 @@ pub struct Settings {
     /// The config file's `rules` entries as written (the first entries of `rules`).
     config_rules: Vec<String>,
     cwd: PathBuf,
+}
+
+/// The `[verify]` table checked (URLs parsed, numbers in range) with the overrides on top;
+/// `invalid(key, value, message)` makes the error for a bad entry.
+fn verify_settings(
+    file: &VerifySyntax,
+    overrides: &VerifyOverrides,
+    invalid: impl Fn(&str, &str, String) -> ConfigError,
+) -> Result<VerifySettings, ConfigError> {
+    let authority = match (&overrides.authority, &file.authority) {
+        (Some(a), _) => Some(a.clone()),
+        (None, Some(text)) => {
+            Some(Endpoint::parse(text).map_err(|e| invalid("authority", text, e.to_string()))?)
+        }
+        (None, None) => None,
+    };
+    let storage = match (&overrides.storage, &file.storage_endpoint) {
+        (Some(s), _) => Some(s.clone()),
+        (None, Some(text)) => Some(
+            StorageEndpoint::parse(text)
+                .map_err(|e| invalid("storage-endpoint", text, e.to_string()))?,
+        ),
+        (None, None) => None,
+    };
+    if file.timeout_secs == Some(0) {
+        return Err(invalid("timeout-secs", "timeout-secs", "must be at least 1".into()));
+    }
+    if file.rate.is_some_and(|r| !(r > 0.0 && r.is_finite())) {
+        return Err(invalid("rate", "rate", "must be a positive number".into()));
+    }
+    Ok(VerifySettings {
+        enabled: overrides.enabled.or(file.enabled).unwrap_or(false),
+        authority,
+        storage,
+        timeout_secs: overrides.timeout_secs.or(file.timeout_secs),
+        rate: overrides.rate.or(file.rate),
+    })
 }
 
 impl Settings {
@@ -217,6 +290,16 @@ impl Settings {
                 column,
                 key: e.key.to_string(),
                 message: e.message,
+            }
+        })?;
+        let verify = verify_settings(&file.verify, &overrides.verify, |key, value, message| {
+            let (line, column) = line_of_value(config_text.as_deref().unwrap_or(""), value);
+            ConfigError::Invalid {
+                path: config_path.clone().unwrap_or_default(),
+                line,
+                column,
+                key: format!("verify.{key}"),
+                message,
             }
         })?;
         let config_dir = config_path
@@ -262,6 +345,7 @@ impl Settings {
             inventory,
             baseline_mode: overrides.baseline.clone(),
             coverage: Coverage::Partial,
+            verify,
             baseline,
             config_text,
             config_rules,

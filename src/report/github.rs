@@ -15,7 +15,7 @@
 use std::io::{self, Write};
 
 use super::{Report, Reporter};
-use crate::finding::{Confidence, Finding, Part};
+use crate::finding::{Confidence, Finding, Part, VerificationStatus};
 
 /// Writes GitHub Actions workflow commands.
 pub struct GithubReporter;
@@ -36,7 +36,10 @@ fn escape_data(s: &str) -> String {
 impl Reporter for GithubReporter {
     fn report(&self, w: &mut dyn Write, report: &Report<'_>) -> io::Result<()> {
         for f in report.findings {
+            let live =
+                f.verification.as_ref().is_some_and(|v| v.status == VerificationStatus::Valid);
             let command = match f.confidence {
+                _ if live => "error",
                 Confidence::High => "error",
                 Confidence::Medium => "error",
                 Confidence::Low => "warning",
@@ -48,6 +51,14 @@ impl Reporter for GithubReporter {
                 f.confidence,
                 f.secret.display(report.options.show_secrets)
             );
+            if let Some(v) = &f.verification {
+                let status = crate::verify::status_name(v.status);
+                if live {
+                    message.push_str(&format!(" LIVE: verified valid ({}).", v.detail));
+                } else {
+                    message.push_str(&format!(" Verified: {status} ({}).", v.detail));
+                }
+            }
             if let Some(member) = &f.member {
                 message.push_str(&format!(" Inside the archive, in {member} (line {}).", f.line));
             }

@@ -133,6 +133,9 @@ fn redact_finding(r: &Redactor, f: &mut Finding) {
     if let Some(member) = &mut f.member {
         r.redact_in_place(member);
     }
+    if let Some(v) = &mut f.verification {
+        r.redact_in_place(&mut v.detail);
+    }
     if let Some(c) = &mut f.commit {
         r.redact_in_place(&mut c.author_name);
         r.redact_in_place(&mut c.author_email);

@@ -16,7 +16,7 @@ use serde_sarif::sarif::{
 };
 
 use super::{Report, ReportOptions, Reporter, ScanKind};
-use crate::finding::{Confidence, Finding};
+use crate::finding::{Confidence, Finding, VerificationStatus};
 use crate::rules::Rule;
 
 /// GitHub code scanning accepts at most this many results per run.
@@ -46,6 +46,9 @@ fn bag(values: impl IntoIterator<Item = (&'static str, Value)>) -> PropertyBag {
         )
         .build()
 }
+
+/// `security-severity` of a result whose secret was verified live (a rule's is lower).
+pub const LIVE_SECURITY_SEVERITY: &str = "10.0";
 
 fn level(confidence: Confidence) -> ResultLevel {
     match confidence {
@@ -273,6 +276,13 @@ fn result(
             ),
         });
     }
+    if let Some(v) = &f.verification {
+        text.push_str(&format!(
+            " Verified: {} ({}).",
+            crate::verify::status_name(v.status),
+            v.detail
+        ));
+    }
     let mut props: Vec<(&'static str, Value)> = vec![
         ("confidence", json!(f.confidence.as_str())),
         ("entropy", json!((f64::from(f.entropy) * 1000.0).round() / 1000.0)),
@@ -307,9 +317,19 @@ fn result(
             props.push(("relatedLocationsOmitted", json!(omitted)));
         }
     }
+    let live = f.verification.as_ref().is_some_and(|v| v.status == VerificationStatus::Valid);
+    if let Some(v) = &f.verification {
+        props.push(("verification", json!(crate::verify::status_name(v.status))));
+        props.push(("verificationDetail", json!(v.detail)));
+        props.push(("verifiedAt", json!(v.checked_at)));
+        if live {
+            // A live secret is an incident: the highest severity code scanning knows.
+            props.push(("security-severity", json!(LIVE_SECURITY_SEVERITY)));
+        }
+    }
     let mut result = SarifResult::builder()
         .rule_id(f.rule_id.clone())
-        .level(level(f.confidence))
+        .level(if live { ResultLevel::Error } else { level(f.confidence) })
         .message(Message::builder().text(text).build())
         .locations(vec![member_location(
             location(

@@ -84,6 +84,14 @@ fn write_finding(w: &mut dyn Write, paint: &Paint, f: &Finding, show: bool) -> i
             ""
         }
     )?;
+    if let Some(v) = &f.verification {
+        let status = crate::verify::status_name(v.status);
+        let status = match v.status {
+            crate::finding::VerificationStatus::Valid => paint.wrap("1;31", status),
+            _ => status.to_string(),
+        };
+        writeln!(w, "    {} {status} ({})", paint.dim("verified:"), esc(&v.detail))?;
+    }
     if let Some(c) = &f.commit {
         let short = &c.commit[..c.commit.len().min(12)];
         writeln!(

@@ -25,3 +25,5 @@ mod scan_fs;
 mod scan_git;
 mod stdin;
 mod util;
+mod verify;
+mod verify_paired;

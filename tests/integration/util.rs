@@ -385,3 +385,336 @@ pub fn git_cli(dir: &std::path::Path, args: &[&str]) -> String {
     assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
+
+// ---- Mock HTTP servers on 127.0.0.1 (verification tests) ----
+
+/// One request a [`MockServer`] received.
+#[derive(Debug, Clone)]
+pub struct MockRequest {
+    pub method: String,
+    /// Path and query, as sent.
+    pub target: String,
+    /// Header names lowercased, in the order received.
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+    pub at: std::time::Instant,
+}
+
+impl MockRequest {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+}
+
+/// What a [`MockServer`] answers.
+#[derive(Debug, Clone)]
+pub struct MockReply {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+    /// Wait this long before answering (past a client's timeout, for the slow case).
+    pub delay: std::time::Duration,
+}
+
+impl MockReply {
+    pub fn new(status: u16, body: &str) -> MockReply {
+        MockReply {
+            status,
+            headers: vec![("Content-Type".into(), "application/json".into())],
+            body: body.to_string(),
+            delay: std::time::Duration::ZERO,
+        }
+    }
+
+    pub fn header(mut self, name: &str, value: &str) -> MockReply {
+        self.headers.push((name.to_string(), value.to_string()));
+        self
+    }
+}
+
+type Handler = dyn Fn(&MockRequest) -> MockReply + Send + Sync;
+
+/// A tiny HTTP/1.1 server on 127.0.0.1 (std sockets): one request per connection, answered by
+/// the handler, `Connection: close`. Counts every connection accepted and keeps every request.
+pub struct MockServer {
+    pub addr: std::net::SocketAddr,
+    connections: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    requests: std::sync::Arc<std::sync::Mutex<Vec<MockRequest>>>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl MockServer {
+    pub fn start(
+        handler: impl Fn(&MockRequest) -> MockReply + Send + Sync + 'static,
+    ) -> MockServer {
+        use std::sync::atomic::Ordering;
+        use std::sync::{Arc, Mutex};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
+        let addr = listener.local_addr().expect("local addr");
+        let connections = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let handler: Arc<Handler> = Arc::new(handler);
+        let (c, r, s) = (connections.clone(), requests.clone(), stop.clone());
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                if s.load(Ordering::SeqCst) {
+                    break;
+                }
+                let Ok(stream) = stream else { continue };
+                c.fetch_add(1, Ordering::SeqCst);
+                let (r, handler) = (r.clone(), handler.clone());
+                std::thread::spawn(move || serve_one(stream, &r, &*handler));
+            }
+        });
+        MockServer { addr, connections, requests, stop }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn connections(&self) -> usize {
+        self.connections.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    pub fn requests(&self) -> Vec<MockRequest> {
+        self.requests.lock().expect("requests").clone()
+    }
+}
+
+impl Drop for MockServer {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        // Wake the accept loop so it sees the flag (this connection is not counted after stop).
+        let _ = std::net::TcpStream::connect(self.addr);
+    }
+}
+
+fn serve_one(
+    mut stream: std::net::TcpStream,
+    requests: &std::sync::Mutex<Vec<MockRequest>>,
+    handler: &Handler,
+) {
+    use std::io::{Read, Write};
+    let _ = stream.set_read_timeout(Some(std::time::Duration::from_secs(5)));
+    let mut data = Vec::new();
+    let mut buf = [0u8; 4096];
+    let head_end = loop {
+        if let Some(i) = data.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i + 4;
+        }
+        match stream.read(&mut buf) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => data.extend_from_slice(&buf[..n]),
+        }
+        if data.len() > 1 << 20 {
+            return;
+        }
+    };
+    let head = String::from_utf8_lossy(&data[..head_end]).into_owned();
+    let mut lines = head.split("\r\n");
+    let mut first = lines.next().unwrap_or("").split(' ');
+    let method = first.next().unwrap_or("").to_string();
+    let target = first.next().unwrap_or("").to_string();
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    let length: usize = headers
+        .iter()
+        .find(|(k, _)| k == "content-length")
+        .and_then(|(_, v)| v.parse().ok())
+        .unwrap_or(0);
+    while data.len() < head_end + length {
+        match stream.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => data.extend_from_slice(&buf[..n]),
+        }
+    }
+    let body = String::from_utf8_lossy(&data[head_end..]).into_owned();
+    let request = MockRequest { method, target, headers, body, at: std::time::Instant::now() };
+    requests.lock().expect("requests").push(request.clone());
+    let reply = handler(&request);
+    std::thread::sleep(reply.delay);
+    let mut out = format!(
+        "HTTP/1.1 {} Mock\r\nContent-Length: {}\r\nConnection: close\r\n",
+        reply.status,
+        reply.body.len()
+    );
+    for (k, v) in &reply.headers {
+        out.push_str(&format!("{k}: {v}\r\n"));
+    }
+    out.push_str("\r\n");
+    out.push_str(&reply.body);
+    let _ = stream.write_all(out.as_bytes());
+    let _ = stream.flush();
+}
+
+// ---- Mock Entra authority and storage endpoint ----
+
+/// The one tenant, client and secret the mock authority issues a token for.
+pub const MOCK_TENANT: &str = "11111111-2222-3333-4444-555555555555";
+pub const MOCK_CLIENT: &str = "aaaaaaaa-0000-0000-0000-000000000001";
+/// Client ids the mock authority answers in a fixed way, whatever the secret.
+pub const CLIENT_EXPIRED: &str = "aaaaaaaa-0000-0000-0000-000000000002";
+pub const CLIENT_UNKNOWN: &str = "aaaaaaaa-0000-0000-0000-000000000003";
+pub const CLIENT_DISABLED: &str = "aaaaaaaa-0000-0000-0000-000000000004";
+pub const CLIENT_BLOCKED_CA: &str = "aaaaaaaa-0000-0000-0000-000000000005";
+pub const CLIENT_500: &str = "aaaaaaaa-0000-0000-0000-000000000006";
+pub const CLIENT_SLOW: &str = "aaaaaaaa-0000-0000-0000-000000000007";
+pub const CLIENT_REDIRECT: &str = "aaaaaaaa-0000-0000-0000-000000000008";
+pub const CLIENT_RATE_LIMITED: &str = "aaaaaaaa-0000-0000-0000-000000000009";
+/// A tenant the mock authority does not know.
+pub const TENANT_MISSING: &str = "99999999-2222-3333-4444-555555555555";
+
+/// A mock Entra token endpoint: a token (a JWT with `app_displayname` and `tid` claims) for
+/// MOCK_TENANT / MOCK_CLIENT / `secret`; the AADSTS error or behaviour each CLIENT_* stands
+/// for; 429 with `Retry-After: 1` on the first request of CLIENT_RATE_LIMITED, then a token; a
+/// 302 to `redirect_to` for CLIENT_REDIRECT; AADSTS7000215 for any other secret.
+pub fn mock_authority(secret: &'static str, redirect_to: String) -> MockServer {
+    let limited = std::sync::atomic::AtomicUsize::new(0);
+    MockServer::start(move |req| {
+        let form: std::collections::HashMap<String, String> =
+            url::form_urlencoded::parse(req.body.as_bytes()).into_owned().collect();
+        let get = |k: &str| form.get(k).map(String::as_str).unwrap_or("");
+        let well_formed = req.method == "POST"
+            && req.header("content-type") == Some("application/x-www-form-urlencoded")
+            && get("grant_type") == "client_credentials"
+            && get("scope") == "https://graph.microsoft.com/.default";
+        if !well_formed {
+            return MockReply::new(400, r#"{"error":"invalid_request","error_codes":[900144]}"#);
+        }
+        let tenant =
+            req.target.strip_suffix("/oauth2/v2.0/token").unwrap_or("").trim_start_matches('/');
+        let error = |status: u16, code: u32| {
+            MockReply::new(
+                status,
+                &format!(
+                    r#"{{"error":"invalid_client","error_description":"AADSTS{code}: mock. Trace ID: x","error_codes":[{code}]}}"#
+                ),
+            )
+        };
+        let token = || {
+            use base64::Engine;
+            let b64 = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
+            let claims = format!(r#"{{"app_displayname":"billing-api","tid":"{tenant}"}}"#);
+            let jwt =
+                format!("{}.{}.{}", b64(r#"{"alg":"RS256"}"#), b64(&claims), b64("signature"));
+            MockReply::new(
+                200,
+                &format!(r#"{{"token_type":"Bearer","expires_in":3599,"access_token":"{jwt}"}}"#),
+            )
+        };
+        if tenant != MOCK_TENANT {
+            return error(400, 90002);
+        }
+        match get("client_id") {
+            CLIENT_EXPIRED => error(401, 7000222),
+            CLIENT_UNKNOWN => error(400, 700016),
+            CLIENT_DISABLED => error(401, 7000112),
+            CLIENT_BLOCKED_CA => error(400, 53003),
+            CLIENT_500 => MockReply::new(500, "internal error"),
+            CLIENT_SLOW => {
+                let mut reply = token();
+                reply.delay = std::time::Duration::from_secs(3);
+                reply
+            }
+            CLIENT_REDIRECT => MockReply::new(302, "").header("Location", &redirect_to),
+            CLIENT_RATE_LIMITED => {
+                if limited.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
+                    MockReply::new(429, "").header("Retry-After", "1")
+                } else {
+                    token()
+                }
+            }
+            MOCK_CLIENT if get("client_secret") == secret => token(),
+            _ => error(401, 7000215),
+        }
+    })
+}
+
+/// A mock blob service, path style (`/{account}/?comp=list&maxresults=1`), that knows one
+/// account and its base64 key. It checks each request's Shared Key signature on its own, from
+/// Microsoft's documented string-to-sign for the Blob service ("Authorize with Shared Key"):
+///
+/// ```text
+/// VERB \n Content-Encoding \n Content-Language \n Content-Length \n Content-MD5 \n
+/// Content-Type \n Date \n If-Modified-Since \n If-Match \n If-None-Match \n
+/// If-Unmodified-Since \n Range \n CanonicalizedHeaders CanonicalizedResource
+/// ```
+///
+/// CanonicalizedHeaders: every `x-ms-` header, name lowercased, sorted, `name:value\n`.
+/// CanonicalizedResource: `/{account}{path}`, then `\n{name}:{value}` for each query parameter,
+/// names lowercased and sorted. Signature: base64(HMAC-SHA256(base64decode(key), that)).
+/// Answers 200 with a container list when it matches, else 403 `AuthenticationFailed`; anything
+/// but a body-less GET of `comp=list` is 405 (only read-only requests may come).
+pub fn mock_storage(account: &'static str, key: &'static str) -> MockServer {
+    MockServer::start(move |req| {
+        use base64::Engine;
+        use hmac::{KeyInit, Mac};
+        let denied = || {
+            MockReply::new(403, "<Error><Code>AuthenticationFailed</Code></Error>")
+                .header("x-ms-error-code", "AuthenticationFailed")
+        };
+        let (path, query) = req.target.split_once('?').unwrap_or((&req.target, ""));
+        let mut params: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes())
+            .map(|(k, v)| (k.to_ascii_lowercase(), v.into_owned()))
+            .collect();
+        params.sort();
+        let read_only = req.method == "GET"
+            && req.body.is_empty()
+            && params.iter().any(|(k, v)| k == "comp" && v == "list");
+        if !read_only {
+            return MockReply::new(405, "");
+        }
+        if !path.starts_with(&format!("/{account}/")) {
+            return MockReply::new(404, "").header("x-ms-error-code", "ResourceNotFound");
+        }
+        let header = |name: &str| req.header(name).unwrap_or("").to_string();
+        let length = match header("content-length").as_str() {
+            "0" => String::new(),
+            other => other.to_string(),
+        };
+        let mut ms: Vec<(String, String)> =
+            req.headers.iter().filter(|(k, _)| k.starts_with("x-ms-")).cloned().collect();
+        ms.sort();
+        let mut to_sign = format!(
+            "{}\n{}\n{}\n{length}\n{}\n{}\n{}\n{}\n{}\n{}\n{}\n{}\n",
+            req.method,
+            header("content-encoding"),
+            header("content-language"),
+            header("content-md5"),
+            header("content-type"),
+            header("date"),
+            header("if-modified-since"),
+            header("if-match"),
+            header("if-none-match"),
+            header("if-unmodified-since"),
+            header("range"),
+        );
+        for (k, v) in &ms {
+            to_sign.push_str(&format!("{k}:{v}\n"));
+        }
+        to_sign.push_str(&format!("/{account}{path}"));
+        for (k, v) in &params {
+            to_sign.push_str(&format!("\n{k}:{v}"));
+        }
+        let key_bytes = base64::engine::general_purpose::STANDARD.decode(key).expect("mock key");
+        let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(&key_bytes).expect("hmac");
+        mac.update(to_sign.as_bytes());
+        let expected =
+            base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
+        if header("authorization") == format!("SharedKey {account}:{expected}")
+            && !header("x-ms-date").is_empty()
+            && !header("x-ms-version").is_empty()
+        {
+            MockReply::new(
+                200,
+                "<?xml version=\"1.0\"?><EnumerationResults><Containers/></EnumerationResults>",
+            )
+        } else {
+            denied()
+        }
+    })
+}
