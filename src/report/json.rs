@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use super::{Report, Reporter};
 use crate::detect::Encoding;
-use crate::finding::{ChecksumStatus, CommitInfo, Confidence, OtherLocation, Part};
+use crate::finding::{ChecksumStatus, CommitInfo, Confidence, OtherLocation, Pairing, Part};
 use crate::scan::Summary;
 
 /// Version of the JSON document's schema; bumped on incompatible changes.
@@ -65,6 +65,8 @@ struct JsonFinding<'a> {
     encoding: Option<Encoding>,
     fingerprint: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
+    pairing: Option<&'a Pairing>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     commit: Option<&'a CommitInfo>,
     #[serde(skip_serializing_if = "Option::is_none")]
     group: Option<&'a str>,
@@ -98,6 +100,7 @@ impl Reporter for JsonReporter {
                 checksum: f.checksum,
                 encoding: f.encoding,
                 fingerprint: &f.fingerprint,
+                pairing: f.pairing.as_ref(),
                 commit: f.commit.as_ref(),
                 group: f.copies.as_ref().map(|g| g.id.as_str()),
                 copies: f.copies.as_ref().map(|g| g.locations.len()),

@@ -84,6 +84,9 @@ fn write_finding(w: &mut dyn Write, paint: &Paint, f: &Finding, show: bool) -> i
             ""
         }
     )?;
+    if let Some(p) = &f.pairing {
+        writeln!(w, "    {} {}", paint.dim("belongs to"), esc(&p.describe()))?;
+    }
     if let Some(c) = &f.commit {
         let short = &c.commit[..c.commit.len().min(12)];
         writeln!(
