@@ -25,8 +25,13 @@ pub enum PairKind {
 
 impl PairKind {
     /// Every kind, in the order named groups are looked up.
-    pub const ALL: [PairKind; 5] =
-        [PairKind::Tenant, PairKind::Client, PairKind::Authority, PairKind::Resource, PairKind::Endpoint];
+    pub const ALL: [PairKind; 5] = [
+        PairKind::Tenant,
+        PairKind::Client,
+        PairKind::Authority,
+        PairKind::Resource,
+        PairKind::Endpoint,
+    ];
 
     /// Lowercase name: the rule-file spelling and the regex group name.
     pub fn as_str(self) -> &'static str {
@@ -117,7 +122,9 @@ pub(crate) fn normalize(kind: PairKind, raw: &[u8]) -> Option<String> {
         return None;
     }
     let hex: Vec<u8> = text.bytes().filter(|b| *b != b'-').collect();
-    if hex.len() == 32 && hex.iter().all(|b| b.is_ascii_hexdigit()) && hex.iter().all(|b| *b == hex[0])
+    if hex.len() == 32
+        && hex.iter().all(|b| b.is_ascii_hexdigit())
+        && hex.iter().all(|b| *b == hex[0])
     {
         return None;
     }

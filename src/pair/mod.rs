@@ -248,7 +248,10 @@ fn boundary(line: &[u8]) -> bool {
         || t == b"---"
         || t.starts_with(b"```")
         || t.starts_with(b"~~~")
-        || (line.first() == Some(&b'[') && t.ends_with(b"]") && !t.contains(&b'"') && !t.contains(&b','))
+        || (line.first() == Some(&b'[')
+            && t.ends_with(b"]")
+            && !t.contains(&b'"')
+            && !t.contains(&b','))
 }
 
 #[cfg(test)]

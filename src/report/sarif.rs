@@ -284,7 +284,9 @@ fn result(
         if !p.client_ids.is_empty() {
             props.push(("clientIds", json!(p.client_ids)));
         }
-        for (key, value) in [("authority", &p.authority), ("resource", &p.resource), ("endpoint", &p.endpoint)] {
+        for (key, value) in
+            [("authority", &p.authority), ("resource", &p.resource), ("endpoint", &p.endpoint)]
+        {
             if let Some(v) = value {
                 props.push((key, json!(v)));
             }

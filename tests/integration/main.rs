@@ -12,6 +12,8 @@ mod hardening_fs;
 mod hardening_git;
 mod hardening_output;
 mod hardening_scale;
+mod legacy_quality;
+mod pairing;
 mod pipeline;
 mod report;
 mod rules;
