@@ -32,19 +32,30 @@ pub const MAX_BYTES: usize = 2048;
 /// Pairs every match of `matches` (found in `hay`) with the identities near it, in match order,
 /// and applies `pair_required`: matches of such rules that lack their identities, or whose
 /// secret another rule also matched, are dropped or weakened. Returns one pairing per match left.
+///
+/// Each extractor runs once over the union of the matches' blocks, however many matches share
+/// them; each match then takes the identities inside its own block.
 pub fn settle(rules: &RuleSet, hay: &[u8], matches: &mut Vec<RawMatch>) -> Vec<Option<Pairing>> {
-    if matches.is_empty() || rules.extractors().is_empty() {
+    let pairs = |m: &RawMatch| !rules.rule(m.rule).syntax.pair.is_empty();
+    if rules.extractors().is_empty() || !matches.iter().any(pairs) {
         return vec![None; matches.len()];
     }
+    let blocks: Vec<Option<(usize, usize)>> =
+        matches.iter().map(|m| pairs(m).then(|| block(hay, m.start, m.end))).collect();
+    let mut wanted: Vec<PairKind> =
+        matches.iter().flat_map(|m| rules.rule(m.rule).syntax.pair.iter().copied()).collect();
+    wanted.sort();
+    wanted.dedup();
+    let found = candidates(rules, &wanted, hay, &regions(&blocks));
     let mut keep = vec![true; matches.len()];
     let mut out = Vec::with_capacity(matches.len());
     for (i, m) in matches.iter_mut().enumerate() {
         let syntax = &rules.rule(m.rule).syntax;
-        if syntax.pair.is_empty() {
+        let Some(block) = blocks[i] else {
             out.push(None);
             continue;
-        }
-        let pairing = pair(rules, &syntax.pair, hay, m.start, m.end);
+        };
+        let pairing = nearest(&found, &syntax.pair, hay, block, m.start, m.end);
         if !syntax.pair_required.is_empty() {
             let found = |k: &PairKind| pairing.as_ref().is_some_and(|p| has(p, *k));
             if !syntax.pair_required.iter().all(|any| any.iter().any(found)) {
@@ -58,14 +69,9 @@ pub fn settle(rules: &RuleSet, hay: &[u8], matches: &mut Vec<RawMatch>) -> Vec<O
         out.push(pairing);
     }
     // A rule that needs pairing only adds what other rules missed.
-    let spans: Vec<(usize, usize, bool)> = matches
-        .iter()
-        .map(|m| (m.start, m.end, rules.rule(m.rule).syntax.pair_required.is_empty()))
-        .collect();
+    let needs = |m: &RawMatch| !rules.rule(m.rule).syntax.pair_required.is_empty();
     for (i, m) in matches.iter().enumerate() {
-        if !rules.rule(m.rule).syntax.pair_required.is_empty()
-            && spans.iter().any(|&(s, e, plain)| plain && s < m.end && m.start < e)
-        {
+        if needs(m) && matches.iter().any(|o| !needs(o) && o.start < m.end && m.start < o.end) {
             keep[i] = false;
         }
     }
@@ -89,51 +95,107 @@ fn has(p: &Pairing, kind: PairKind) -> bool {
     }
 }
 
-/// The identities of `kinds` near the secret at `start..end` of `hay`, nearest first; `None`
-/// when there are none.
-pub fn pair(
-    rules: &RuleSet,
-    kinds: &[PairKind],
-    hay: &[u8],
+/// An identity found in the blob: its span, kind and reported value.
+#[derive(Debug)]
+struct Candidate {
     start: usize,
     end: usize,
-) -> Option<Pairing> {
-    let (from, to) = block(hay, start, end);
-    // (kind, distance, value)
-    let mut found: Vec<(PairKind, (usize, usize), String)> = Vec::new();
-    for ex in rules.extractors().iter().filter(|e| e.captures_any(kinds)) {
+    kind: PairKind,
+    value: String,
+}
+
+/// The blocks merged where they overlap, in order.
+fn regions(blocks: &[Option<(usize, usize)>]) -> Vec<(usize, usize)> {
+    let mut spans: Vec<(usize, usize)> = blocks.iter().flatten().copied().collect();
+    spans.sort_unstable();
+    let mut out: Vec<(usize, usize)> = Vec::new();
+    for (from, to) in spans {
+        match out.last_mut() {
+            Some(last) if from <= last.1 => last.1 = last.1.max(to),
+            _ => out.push((from, to)),
+        }
+    }
+    out
+}
+
+/// Every identity of the `wanted` kinds in the regions, sorted by position.
+fn candidates(
+    rules: &RuleSet,
+    wanted: &[PairKind],
+    hay: &[u8],
+    regions: &[(usize, usize)],
+) -> Vec<Candidate> {
+    let mut out = Vec::new();
+    for ex in rules.extractors().iter().filter(|e| e.captures_any(wanted)) {
         let mut caps = ex.regex.create_captures();
         let mut cache = ex.regex.create_cache();
-        let mut at = from;
-        while at < to {
-            let input = Input::new(&hay[..to]).range(at..to);
-            ex.regex.search_captures_with(&mut cache, &input, &mut caps);
-            let Some(whole) = caps.get_match() else { break };
-            at = whole.end().max(whole.start() + 1);
-            for &(kind, group) in &ex.groups {
-                if !kinds.contains(&kind) {
-                    continue;
-                }
-                let Some(span) = caps.get_group(group) else { continue };
-                if span.start < end && start < span.end {
-                    continue; // the secret itself
-                }
-                if !same_object(hay, span.start, start, end) {
-                    continue;
-                }
-                if let Some(value) = extract::normalize(kind, &hay[span.start..span.end]) {
-                    found.push((kind, distance(hay, span.start, start, end), value));
+        for &(from, to) in regions {
+            let mut at = from;
+            while at < to {
+                let input = Input::new(&hay[..to]).range(at..to);
+                ex.regex.search_captures_with(&mut cache, &input, &mut caps);
+                let Some(whole) = caps.get_match() else { break };
+                at = whole.end().max(whole.start() + 1);
+                for &(kind, group) in &ex.groups {
+                    let Some(span) = caps.get_group(group) else { continue };
+                    if !wanted.contains(&kind) {
+                        continue;
+                    }
+                    if let Some(value) = extract::normalize(kind, &hay[span.start..span.end]) {
+                        out.push(Candidate { start: span.start, end: span.end, kind, value });
+                    }
                 }
             }
         }
     }
-    if found.is_empty() {
+    out.sort_by_key(|c| (c.start, c.end, c.kind));
+    out
+}
+
+/// Identities of one kind kept per finding, nearest first.
+const PER_KIND: usize = 8;
+
+/// The identities of `kinds` in `block` near the secret at `start..end`, nearest first (lines,
+/// then bytes); `None` when there are none. At most [`PER_KIND`] of each kind are looked at,
+/// the nearest in bytes, so a block dense with ids costs a bounded amount per finding.
+fn nearest(
+    found: &[Candidate],
+    kinds: &[PairKind],
+    hay: &[u8],
+    (from, to): (usize, usize),
+    start: usize,
+    end: usize,
+) -> Option<Pairing> {
+    let lo = found.partition_point(|c| c.start < from);
+    let bytes = |c: &Candidate| if c.start < start { start - c.start } else { c.start - end };
+    let mut near: Vec<&Candidate> = found[lo..]
+        .iter()
+        .take_while(|c| c.start < to)
+        .filter(|c| c.end <= to && kinds.contains(&c.kind))
+        .filter(|c| !(c.start < end && start < c.end))
+        .collect();
+    if near.is_empty() {
         return None;
     }
-    found.sort();
+    near.sort_by_key(|c| (bytes(c), c.start));
+    let mut taken: Vec<((usize, usize), &Candidate)> = Vec::new();
+    let mut per_kind = [0usize; PairKind::ALL.len()];
+    for c in near {
+        let n = &mut per_kind[c.kind as usize];
+        if *n >= PER_KIND || !same_object(hay, c.start, start, end) {
+            continue;
+        }
+        *n += 1;
+        taken.push((distance(hay, c.start, start, end), c));
+    }
+    if taken.is_empty() {
+        return None;
+    }
+    taken.sort_by(|a, b| (a.0, a.1.kind, &a.1.value).cmp(&(b.0, b.1.kind, &b.1.value)));
     let mut p = Pairing::default();
-    for (kind, _, value) in found {
-        match kind {
+    for (_, c) in taken {
+        let value = c.value.clone();
+        match c.kind {
             PairKind::Tenant => push_unique(&mut p.tenant_ids, value),
             PairKind::Client => push_unique(&mut p.client_ids, value),
             PairKind::Authority => {
@@ -204,10 +266,11 @@ fn same_object(hay: &[u8], at: usize, start: usize, end: usize) -> bool {
 
 /// The byte range of the secret's block (see the module docs).
 fn block(hay: &[u8], start: usize, end: usize) -> (usize, usize) {
-    let line_start = memchr::memrchr(b'\n', &hay[..start]).map_or(0, |i| i + 1);
-    let line_end = memchr::memchr(b'\n', &hay[end..]).map_or(hay.len(), |i| end + i);
     let floor = start.saturating_sub(MAX_BYTES);
     let ceil = end.saturating_add(MAX_BYTES).min(hay.len());
+    // Within the byte bounds only: a secret on a 50 MB line costs its window, not its line.
+    let line_start = memchr::memrchr(b'\n', &hay[floor..start]).map_or(0, |i| floor + i + 1);
+    let line_end = memchr::memchr(b'\n', &hay[end..ceil]).map_or(hay.len(), |i| end + i);
     let mut from = line_start.max(floor);
     if from == line_start {
         for _ in 0..MAX_LINES {
