@@ -281,6 +281,32 @@ pub struct Pairing {
     pub endpoint: Option<String>,
 }
 
+impl Pairing {
+    /// The identities in words, for text reports and annotations: `tenant T, client C,
+    /// authority A` (further tenants or clients in parentheses, nearest first).
+    pub fn describe(&self) -> String {
+        let list = |label: &str, ids: &[String]| -> Option<String> {
+            let (first, rest) = ids.split_first()?;
+            Some(if rest.is_empty() {
+                format!("{label} {first}")
+            } else {
+                format!("{label} {first} (also {})", rest.join(", "))
+            })
+        };
+        let parts: Vec<String> = [
+            list("tenant", &self.tenant_ids),
+            list("client", &self.client_ids),
+            self.authority.as_ref().map(|a| format!("authority {a}")),
+            self.resource.as_ref().map(|r| format!("resource {r}")),
+            self.endpoint.as_ref().map(|e| format!("endpoint {e}")),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        parts.join(", ")
+    }
+}
+
 /// Result of verifying one secret against its issuer (`--verify`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]

@@ -3,7 +3,8 @@
 //!
 //! Data flows one way: a source (`source`) yields byte buffers with their origin; the
 //! [`detect::Detector`] (keywords → regex in a window → checks) turns them into matches;
-//! [`scan`] places matches in files as [`finding::Finding`]s; the [`filter`] stage (threshold,
+//! [`scan`] pairs matches with the identities near them ([`pair`]) and places them in files as
+//! [`finding::Finding`]s; the [`filter`] stage (threshold,
 //! allowlists, inline `azleak:allow`, baselines, fingerprints), with the settings [`config`]
 //! loads, drops known ones; findings are sorted and handed to a reporter (`report`). The binary in
 //! `main.rs` only parses arguments and calls [`cli::run`].
@@ -17,6 +18,7 @@ pub mod expand;
 pub mod filter;
 pub mod finding;
 pub mod inventory;
+pub mod pair;
 pub mod report;
 pub mod rules;
 pub mod scan;

@@ -17,7 +17,7 @@ pub fn check_examples(rules: &RuleSet) -> Vec<ExampleProblem> {
         if syntax.examples.is_empty() {
             problems.push(problem("has no examples".into()));
         }
-        let single = match RuleSet::single(rule) {
+        let single = match rules.single_with_pairing(rule) {
             Ok(set) => set,
             Err(e) => {
                 problems.push(problem(e));
@@ -27,8 +27,13 @@ pub fn check_examples(rules: &RuleSet) -> Vec<ExampleProblem> {
         let detector = Detector::new(single);
         let mut scratch = detector.scratch();
         let want = syntax.confidence;
+        let scan = |scratch: &mut super::Scratch, text: &str| {
+            let mut found = detector.scan(text.as_bytes(), scratch);
+            crate::pair::settle(detector.rules(), text.as_bytes(), &mut found);
+            found
+        };
         for example in &syntax.examples {
-            let found = detector.scan(example.as_bytes(), &mut scratch);
+            let found = scan(&mut scratch, example);
             if !found.iter().any(|m| m.confidence >= want) {
                 problems.push(problem(format!(
                     "example is not found at confidence {want}: {example:?}"
@@ -36,11 +41,27 @@ pub fn check_examples(rules: &RuleSet) -> Vec<ExampleProblem> {
             }
         }
         for example in &syntax.negative_examples {
-            let found = detector.scan(example.as_bytes(), &mut scratch);
+            let found = scan(&mut scratch, example);
             if let Some(m) = found.iter().find(|m| m.confidence >= want) {
                 problems.push(problem(format!(
                     "negative example is found (confidence {}): {example:?}",
                     m.confidence
+                )));
+            }
+        }
+    }
+    for ex in rules.extractors() {
+        let problem = |message: String| ExampleProblem { rule_id: ex.id().to_string(), message };
+        for example in &ex.syntax.examples {
+            if crate::pair::extract_all(ex, example.as_bytes()).is_empty() {
+                problems.push(problem(format!("pairing example yields no identity: {example:?}")));
+            }
+        }
+        for example in &ex.syntax.negative_examples {
+            let found = crate::pair::extract_all(ex, example.as_bytes());
+            if !found.is_empty() {
+                problems.push(problem(format!(
+                    "pairing negative example yields {found:?}: {example:?}"
                 )));
             }
         }

@@ -51,6 +51,9 @@ impl Reporter for GithubReporter {
                 f.confidence,
                 f.secret.display(report.options.show_secrets)
             );
+            if let Some(p) = &f.pairing {
+                message.push_str(&format!(" Belongs to {}.", p.describe()));
+            }
             if let Some(v) = &f.verification {
                 let status = crate::verify::status_name(v.status);
                 if live {

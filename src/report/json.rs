@@ -69,13 +69,13 @@ pub(super) struct JsonFinding<'a> {
     encoding: Option<Encoding>,
     fingerprint: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
+    pairing: Option<&'a Pairing>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     commit: Option<&'a CommitInfo>,
     #[serde(skip_serializing_if = "Option::is_none")]
     group: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     copies: Option<usize>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pairing: Option<&'a Pairing>,
     #[serde(skip_serializing_if = "Option::is_none")]
     verification: Option<&'a Verification>,
     #[serde(skip_serializing_if = "Option::is_none")]

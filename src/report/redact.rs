@@ -133,6 +133,14 @@ fn redact_finding(r: &Redactor, f: &mut Finding) {
     if let Some(member) = &mut f.member {
         r.redact_in_place(member);
     }
+    if let Some(p) = &mut f.pairing {
+        for id in p.tenant_ids.iter_mut().chain(p.client_ids.iter_mut()) {
+            r.redact_in_place(id);
+        }
+        for value in [&mut p.authority, &mut p.resource, &mut p.endpoint].into_iter().flatten() {
+            r.redact_in_place(value);
+        }
+    }
     if let Some(v) = &mut f.verification {
         r.redact_in_place(&mut v.detail);
     }

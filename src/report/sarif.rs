@@ -293,6 +293,22 @@ fn result(
     if show {
         props.push(("secret", json!(f.secret.reveal())));
     }
+    if let Some(p) = &f.pairing {
+        // Identities are not secrets: in full, as in every format.
+        if !p.tenant_ids.is_empty() {
+            props.push(("tenantIds", json!(p.tenant_ids)));
+        }
+        if !p.client_ids.is_empty() {
+            props.push(("clientIds", json!(p.client_ids)));
+        }
+        for (key, value) in
+            [("authority", &p.authority), ("resource", &p.resource), ("endpoint", &p.endpoint)]
+        {
+            if let Some(v) = value {
+                props.push((key, json!(v)));
+            }
+        }
+    }
     if let Some(encoding) = f.encoding {
         props.push(("encoding", json!(encoding)));
     }

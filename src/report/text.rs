@@ -84,6 +84,9 @@ fn write_finding(w: &mut dyn Write, paint: &Paint, f: &Finding, show: bool) -> i
             ""
         }
     )?;
+    if let Some(p) = &f.pairing {
+        writeln!(w, "    {} {}", paint.dim("belongs to"), esc(&p.describe()))?;
+    }
     if let Some(v) = &f.verification {
         let status = crate::verify::status_name(v.status);
         let status = match v.status {

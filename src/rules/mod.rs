@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::pair::{Extractor, ExtractorSyntax};
+
 pub use rule::{ChecksumKind, Encoding, Rule, RuleSyntax};
 pub(crate) use rule::{build_regex, regex_problem};
 
@@ -19,7 +21,11 @@ pub const BUILTIN_FILES: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/b
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RuleFile {
+    #[serde(default)]
     rules: Vec<RuleSyntax>,
+    /// Identity extractors for pairing (`[[pairing]]`).
+    #[serde(default)]
+    pairing: Vec<ExtractorSyntax>,
 }
 
 /// Errors loading rules. Each names the file (and rule) at fault.
@@ -89,6 +95,7 @@ pub struct ExampleProblem {
 pub struct RuleSet {
     rules: Vec<Rule>,
     sources: Vec<PathBuf>,
+    extractors: Vec<Extractor>,
 }
 
 impl RuleSet {
@@ -151,6 +158,27 @@ impl RuleSet {
                 message: format!("{line}:{column}: {}", e.message().trim()),
             }
         })?;
+        if file.rules.is_empty() && file.pairing.is_empty() {
+            return Err(RuleError::Parse {
+                path: path.to_path_buf(),
+                message: "1:1: the file has no [[rules]] and no [[pairing]] tables".into(),
+            });
+        }
+        let mut extractor_ids: BTreeSet<String> =
+            self.extractors.iter().map(|e| e.id().to_string()).collect();
+        for syntax in file.pairing {
+            let id = syntax.id.clone();
+            if !extractor_ids.insert(id.clone()) {
+                return Err(RuleError::DuplicateId { path: path.to_path_buf(), id });
+            }
+            let extractor = Extractor::compile(syntax).map_err(|message| RuleError::Rule {
+                path: path.to_path_buf(),
+                line: line_of_id(text, &id),
+                id,
+                message,
+            })?;
+            self.extractors.push(extractor);
+        }
         let mut ids: BTreeSet<String> = self.rules.iter().map(|r| r.id().to_string()).collect();
         for syntax in file.rules {
             let id = syntax.id.clone();
@@ -183,7 +211,24 @@ impl RuleSet {
 
     /// A set holding just this rule, compiled afresh from its syntax (to check it alone).
     pub fn single(rule: &Rule) -> Result<RuleSet, String> {
-        Ok(RuleSet { rules: vec![Rule::compile(rule.syntax.clone())?], sources: Vec::new() })
+        Ok(RuleSet {
+            rules: vec![Rule::compile(rule.syntax.clone())?],
+            sources: Vec::new(),
+            extractors: Vec::new(),
+        })
+    }
+
+    /// A set holding just this rule and this set's pairing extractors (to check the rule alone,
+    /// as a scan pairs it).
+    pub fn single_with_pairing(&self, rule: &Rule) -> Result<RuleSet, String> {
+        let mut set = RuleSet::single(rule)?;
+        set.extractors = self.extractors.clone();
+        Ok(set)
+    }
+
+    /// The pairing extractors of every loaded file, in load order.
+    pub fn extractors(&self) -> &[Extractor] {
+        &self.extractors
     }
 
     /// The rules, in load order.

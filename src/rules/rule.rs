@@ -7,6 +7,7 @@ use regex_automata::meta::Regex;
 use serde::{Deserialize, Serialize};
 
 use crate::finding::Confidence;
+use crate::pair::PairKind;
 
 /// A rule as written in a rule file.
 #[derive(Debug, Clone, Deserialize)]
@@ -79,6 +80,15 @@ pub struct RuleSyntax {
     /// `security-severity` score (0.0–10.0) used in SARIF.
     #[serde(default = "default_severity")]
     pub security_severity: f32,
+    /// Identities to look for near each match and report with it (`tenant`, `client`,
+    /// `authority`, `resource`, `endpoint`), read by the `[[pairing]]` extractors.
+    #[serde(default)]
+    pub pair: Vec<PairKind>,
+    /// Identities a match needs near it to count: every entry lists kinds of which one must be
+    /// found (`[["client"], ["tenant", "authority"]]`). Without them the match is dropped, or
+    /// kept at `weak_confidence`; and such a rule never reports a secret another rule matched.
+    #[serde(default)]
+    pub pair_required: Vec<Vec<PairKind>>,
 }
 
 fn all_decoders() -> Vec<Encoding> {
@@ -177,6 +187,13 @@ impl Rule {
         }
         if syntax.short_remediation.as_deref().is_some_and(|s| s.trim().is_empty()) {
             return Err("short_remediation must not be empty".into());
+        }
+        for (i, any) in syntax.pair_required.iter().enumerate() {
+            if any.is_empty() || any.iter().any(|k| !syntax.pair.contains(k)) {
+                return Err(format!(
+                    "key `pair_required`, entry {i}: list one or more kinds, each also in `pair`"
+                ));
+            }
         }
         let regex = build_regex(&syntax.pattern)
             .map_err(|e| format!("key `pattern`: invalid regex: {e}"))?;

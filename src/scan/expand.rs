@@ -9,7 +9,7 @@
 
 use aho_corasick::AhoCorasick;
 
-use super::{locate, scan_name};
+use super::{find, locate, scan_name};
 use crate::detect::{self, Detector};
 use crate::expand::{self as archive, ArchiveSkip, Budget, Limits};
 use crate::finding::{ChecksumStatus, Finding};
@@ -172,8 +172,7 @@ impl Scanner {
         let first = out.findings.len();
         match classify(bytes) {
             Content::Text(text, _) => {
-                let matches = self.text.scan(&text, &mut s.text);
-                out.findings.extend(locate(&self.text, origin.path(), &text, &matches));
+                out.findings.extend(find(&self.text, &mut s.text, origin.path(), &text));
                 if s.text.decode_limited() {
                     out.skipped.push(Skipped::new(origin.label(), SkipReason::DecodeBudget));
                 }
@@ -277,8 +276,7 @@ impl BlobScan for Scanner {
     }
 
     fn scan_text(&self, scratch: &mut ScanScratch, path: &str, text: &[u8]) -> Vec<Finding> {
-        let matches = self.text.scan(text, &mut scratch.text);
-        locate(&self.text, path, text, &matches)
+        find(&self.text, &mut scratch.text, path, text)
     }
 
     fn scan_name(

@@ -127,8 +127,22 @@ pub fn scan_buffer(
     path: &str,
     bytes: &[u8],
 ) -> Vec<Finding> {
-    let matches = detector.scan(bytes, scratch);
-    locate(detector, path, bytes, &matches)
+    find(detector, scratch, path, bytes)
+}
+
+/// Detect → pair → locate on one text buffer: the matches of `bytes`, paired with the
+/// identities near them (only when there are matches), as findings of `path`.
+pub fn find(detector: &Detector, scratch: &mut Scratch, path: &str, bytes: &[u8]) -> Vec<Finding> {
+    let mut matches = detector.scan(bytes, scratch);
+    if matches.is_empty() {
+        return Vec::new();
+    }
+    let pairings = crate::pair::settle(detector.rules(), bytes, &mut matches);
+    let mut findings = locate(detector, path, bytes, &matches);
+    for (f, p) in findings.iter_mut().zip(pairings) {
+        f.pairing = p;
+    }
+    findings
 }
 
 /// Scans the name of a file or directory: `path[name]` (a range from [`crate::source::name_start`]

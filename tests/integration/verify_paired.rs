@@ -19,7 +19,6 @@ fn scan(t: &TempTree, authority: &MockServer) -> assert_cmd::Command {
 }
 
 #[test]
-#[ignore = "needs pairing (issue 9), enabled at merge"]
 fn a_live_entra_secret_is_verified_valid_in_every_format_and_never_printed() {
     let authority = mock_authority(SECRET_8Q, String::new());
     let t = TempTree::new();
@@ -52,7 +51,6 @@ fn a_live_entra_secret_is_verified_valid_in_every_format_and_never_printed() {
 }
 
 #[test]
-#[ignore = "needs pairing (issue 9), enabled at merge"]
 fn without_verify_a_paired_secret_contacts_nothing() {
     let authority = mock_authority(SECRET_8Q, String::new());
     let t = TempTree::new();
@@ -66,7 +64,6 @@ fn without_verify_a_paired_secret_contacts_nothing() {
 }
 
 #[test]
-#[ignore = "needs pairing (issue 9), enabled at merge"]
 fn a_rejected_secret_is_invalid_and_gates_pass_on_it() {
     let authority = mock_authority(SECRET_8Q, String::new());
     let t = TempTree::new();
@@ -91,7 +88,6 @@ fn a_rejected_secret_is_invalid_and_gates_pass_on_it() {
 }
 
 #[test]
-#[ignore = "needs pairing (issue 9), enabled at merge"]
 fn a_network_failure_never_turns_into_no_findings() {
     let authority = mock_authority(SECRET_8Q, String::new());
     let t = TempTree::new();
@@ -104,7 +100,6 @@ fn a_network_failure_never_turns_into_no_findings() {
 }
 
 #[test]
-#[ignore = "needs pairing (issue 9), enabled at merge"]
 fn baselined_and_allowlisted_secrets_are_never_sent() {
     let authority = mock_authority(SECRET_8Q, String::new());
     let t = TempTree::new();
@@ -122,7 +117,6 @@ fn baselined_and_allowlisted_secrets_are_never_sent() {
 }
 
 #[test]
-#[ignore = "needs pairing (issue 9), enabled at merge"]
 fn the_same_secret_in_many_files_is_tried_once() {
     let authority = mock_authority(SECRET_8Q, String::new());
     let t = TempTree::new();
