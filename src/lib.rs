@@ -16,10 +16,12 @@ pub mod detect;
 pub mod expand;
 pub mod filter;
 pub mod finding;
+pub mod org;
 pub mod report;
 pub mod rules;
 pub mod scan;
 pub mod source;
+pub mod store;
 
 pub use detect::Detector;
 pub use finding::{Confidence, Finding, Secret};

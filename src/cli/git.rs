@@ -33,6 +33,7 @@ pub(super) fn git(args: &GitArgs, io: &mut Io<'_>) -> Result<Outcome> {
     // sees only part of the history.
     settings.coverage = if args.range.is_some() { Coverage::Partial } else { Coverage::Whole };
     let options = HistoryOptions {
+        skip_blobs: Default::default(),
         range: args.range.clone(),
         max_file_size,
         threads: args.threads.unwrap_or(0),

@@ -44,6 +44,9 @@ impl Reporter for GithubReporter {
                 f.confidence,
                 f.secret.display(report.options.show_secrets)
             );
+            if let Some(repo) = &f.repository {
+                message.push_str(&format!(" In repository {repo}."));
+            }
             if let Some(member) = &f.member {
                 message.push_str(&format!(" Inside the archive, in {member} (line {}).", f.line));
             }

@@ -46,6 +46,8 @@ struct Tool {
 
 #[derive(Serialize)]
 struct JsonFinding<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    repository: Option<&'a str>,
     rule_id: &'a str,
     rule_name: &'a str,
     confidence: Confidence,
@@ -83,6 +85,7 @@ impl Reporter for JsonReporter {
             .findings
             .iter()
             .map(|f| JsonFinding {
+                repository: f.repository.as_deref(),
                 rule_id: &f.rule_id,
                 rule_name: report.rules.get(&f.rule_id).map_or("", |r| r.syntax.name.as_str()),
                 confidence: f.confidence,
