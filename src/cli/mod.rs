@@ -4,6 +4,7 @@
 
 pub mod args;
 mod git;
+mod org;
 
 use std::fs::File;
 use std::io::{self, BufWriter, IsTerminal, Read, Write};
@@ -22,18 +23,23 @@ use args::{
 };
 
 /// How a command ended, short of a fatal error.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Outcome {
     /// Findings reported.
     pub findings: usize,
     /// Per-path errors met along the way.
     pub errors: usize,
+    /// Repositories that could not be scanned at all (runs over several repositories).
+    pub failed_repositories: usize,
 }
 
 impl Outcome {
-    /// 1 if anything was found, else 2 if anything failed, else 0.
+    /// 2 if a repository could not be scanned; else 1 if anything was found, else 2 if
+    /// anything failed, else 0.
     pub fn exit_code(self) -> u8 {
-        if self.findings > 0 {
+        if self.failed_repositories > 0 {
+            2
+        } else if self.findings > 0 {
             1
         } else if self.errors > 0 {
             2
@@ -61,6 +67,9 @@ pub fn run(cli: Cli, io: &mut Io<'_>) -> Result<Outcome> {
         Command::Rules(RulesCommand::List { rules, format }) => rules_list(&rules, format, io),
         Command::Rules(RulesCommand::Check { paths }) => rules_check(&paths, io),
         Command::Init(args) => init(&args, io),
+        Command::Merge(args) => org::merge(&args, io),
+        Command::Report(args) => org::report(&args, io),
+        Command::Triage(args) => org::triage(&args, io),
     }
 }
 
@@ -195,7 +204,38 @@ pub fn finish(
             writeln!(io.stderr, "azleak: {what} baseline {}", escape_display(&path))?;
         }
     }
-    let outcome = Outcome { findings: output.findings.len(), errors: output.summary.errors.len() };
+    let options = ReportOptions {
+        show_secrets: opts.show_secrets,
+        color: false,
+        verbose: opts.verbose,
+        min_confidence: settings.min_confidence,
+        sarif_category: opts.sarif_category.clone(),
+        kind,
+        // In a git repository, SARIF paths are relative to its root (what code scanning's
+        // %SRCROOT% is); elsewhere they stay relative to the current directory.
+        source_root: settings.root.join(".git").exists().then(|| crate::report::SourceRoot {
+            root: settings.root.clone(),
+            cwd: settings.cwd().to_path_buf(),
+        }),
+    };
+    emit(output, redactor, rules, options, opts, io)
+}
+
+/// Writes the per-path errors on standard error, then the report of a filtered output, and
+/// returns the outcome. `options.color` is decided here, from `--color` and the terminal.
+pub(crate) fn emit(
+    output: ScanOutput,
+    redactor: Redactor,
+    rules: &RuleSet,
+    mut options: ReportOptions,
+    opts: &OutputArgs,
+    io: &mut Io<'_>,
+) -> Result<Outcome> {
+    let outcome = Outcome {
+        findings: output.findings.len(),
+        errors: output.summary.errors.len(),
+        failed_repositories: output.summary.repositories_failed.unwrap_or(0) as usize,
+    };
     let output = Redacted::new(output.findings, output.summary, redactor);
     if !opts.quiet {
         for e in &output.summary().errors {
@@ -213,26 +253,12 @@ pub fn finish(
             )?;
         }
     }
-    let color = match opts.color {
+    options.color = match opts.color {
         ColorChoice::Always => true,
         ColorChoice::Never => false,
         ColorChoice::Auto => {
             opts.output.is_none() && io.stdout_is_terminal && std::env::var_os("NO_COLOR").is_none()
         }
-    };
-    let options = ReportOptions {
-        show_secrets: opts.show_secrets,
-        color,
-        verbose: opts.verbose,
-        min_confidence: settings.min_confidence,
-        sarif_category: opts.sarif_category.clone(),
-        kind,
-        // In a git repository, SARIF paths are relative to its root (what code scanning's
-        // %SRCROOT% is); elsewhere they stay relative to the current directory.
-        source_root: settings.root.join(".git").exists().then(|| crate::report::SourceRoot {
-            root: settings.root.clone(),
-            cwd: settings.cwd().to_path_buf(),
-        }),
     };
     write_report(&output, rules, &options, opts, io)?;
     Ok(outcome)
@@ -249,7 +275,7 @@ fn init(args: &InitArgs, io: &mut Io<'_>) -> Result<Outcome> {
     std::fs::write(&path, config::STARTER_CONFIG)
         .with_context(|| format!("cannot write {}", path.display()))?;
     writeln!(io.stdout, "azleak: wrote {}", path.display())?;
-    Ok(Outcome { findings: 0, errors: 0 })
+    Ok(Outcome::default())
 }
 
 fn write_report(
@@ -318,7 +344,7 @@ fn rules_list(extra: &[PathBuf], format: ListFormat, io: &mut Io<'_>) -> Result<
             writeln!(io.stdout)?;
         }
     }
-    Ok(Outcome { findings: 0, errors: 0 })
+    Ok(Outcome::default())
 }
 
 fn rules_check(paths: &[PathBuf], io: &mut Io<'_>) -> Result<Outcome> {
@@ -340,7 +366,7 @@ fn rules_check(paths: &[PathBuf], io: &mut Io<'_>) -> Result<Outcome> {
         }
     )?;
     // An example failure is reported like a finding: exit 1.
-    Ok(Outcome { findings: problems.len(), errors: 0 })
+    Ok(Outcome { findings: problems.len(), ..Outcome::default() })
 }
 
 /// Whether standard output is a terminal.
