@@ -143,16 +143,34 @@ struct Stored {
 pub struct Store {
     conn: Connection,
     path: String,
+    timeout: Duration,
 }
 
 impl Store {
     /// Opens (creating if needed) the datastore at `path`.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
+        Store::open_with_timeout(path, BUSY_TIMEOUT)
+    }
+
+    /// [`Store::open`], waiting at most `timeout` for another writer.
+    pub fn open_with_timeout(path: &Path, timeout: Duration) -> Result<Store, StoreError> {
         let name = path.display().to_string();
-        let conn = Connection::open(path).map_err(|e| sqlite(&name, e))?;
-        let store = Store { conn, path: name };
-        store.conn.busy_timeout(BUSY_TIMEOUT).map_err(|e| store.err(e))?;
+        let conn = Connection::open(path).map_err(|e| sqlite(&name, e, timeout))?;
+        let store = Store { conn, path: name, timeout };
+        store.conn.busy_timeout(timeout).map_err(|e| store.err(e))?;
         store.conn.pragma_update(None, "journal_mode", "WAL").map_err(|e| store.err(e))?;
+        // A store already set up is only read here, so reports run beside a writing scan.
+        let existing: Option<i64> = store
+            .conn
+            .query_row("SELECT value FROM meta WHERE key = 'schema'", [], |r| r.get(0))
+            .optional()
+            .unwrap_or(None);
+        if let Some(found) = existing {
+            if found > SCHEMA_VERSION {
+                return Err(StoreError::Version { path: store.path.clone(), found });
+            }
+            return Ok(store);
+        }
         store.write(|tx| {
             tx.execute_batch(
                 "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL);
@@ -195,7 +213,7 @@ impl Store {
     }
 
     fn err(&self, e: rusqlite::Error) -> StoreError {
-        sqlite(&self.path, e)
+        sqlite(&self.path, e, self.timeout)
     }
 
     /// Runs `f` in a write transaction (`BEGIN IMMEDIATE`: the write lock is taken first, so
@@ -436,13 +454,13 @@ enum Since {
     Date(String),
 }
 
-fn sqlite(path: &str, e: rusqlite::Error) -> StoreError {
+fn sqlite(path: &str, e: rusqlite::Error, waited: Duration) -> StoreError {
     if let rusqlite::Error::SqliteFailure(code, _) = &e {
         if matches!(
             code.code,
             rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
         ) {
-            return StoreError::Busy { path: path.to_string(), secs: BUSY_TIMEOUT.as_secs() };
+            return StoreError::Busy { path: path.to_string(), secs: waited.as_secs() };
         }
     }
     StoreError::Sqlite { path: path.to_string(), message: e.to_string() }
@@ -524,5 +542,32 @@ fn from_stored(
         verification: s.verification,
         owners: s.owners,
         repository: Some(repo),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_second_writer_waits_then_refuses_with_a_clear_message_and_the_store_stays_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("azleak.db");
+        let first = Store::open(&path).unwrap();
+        let run = first.begin_run("v").unwrap();
+        // The first process holds the write lock (a scan in the middle of a repository).
+        first.conn.execute_batch("BEGIN IMMEDIATE").unwrap();
+        first.conn.execute("INSERT INTO repos(name) VALUES ('half-written')", []).unwrap();
+        let second = Store::open_with_timeout(&path, Duration::ZERO).unwrap();
+        let err = second.begin_run("v").unwrap_err();
+        assert!(matches!(err, StoreError::Busy { .. }), "{err}");
+        assert!(err.to_string().contains("being written by another azleak process"), "{err}");
+        // The first process is killed before it commits: nothing of that repository remains.
+        drop(first);
+        let again = Store::open(&path).unwrap();
+        let repos: i64 =
+            again.conn.query_row("SELECT COUNT(*) FROM repos", [], |r| r.get(0)).unwrap();
+        assert_eq!(repos, 0);
+        assert_eq!(again.begin_run("v").unwrap(), run + 1);
     }
 }

@@ -12,6 +12,7 @@ mod hardening_fs;
 mod hardening_git;
 mod hardening_output;
 mod hardening_scale;
+mod org;
 mod pipeline;
 mod report;
 mod rules;
