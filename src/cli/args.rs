@@ -62,9 +62,16 @@ pub struct MergeArgs {
     /// JSON reports written by `azleak git ... --shard K/N --format json`.
     #[arg(value_name = "REPORT", required = true)]
     pub reports: Vec<PathBuf>,
+    /// Format of the merged report (json: the shards' findings exactly as written; any other
+    /// format renders the merged findings).
+    #[arg(short, long, value_enum, default_value_t = FormatArg::Json)]
+    pub format: FormatArg,
     /// Write the merged report to FILE instead of standard output.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// SARIF runAutomationDetails.id.
+    #[arg(long, value_name = "ID")]
+    pub sarif_category: Option<String>,
 }
 
 /// Triage statuses on the command line.

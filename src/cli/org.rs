@@ -12,7 +12,10 @@ use std::sync::Arc;
 use anyhow::{Context, Result, bail};
 use sha2::{Digest, Sha256};
 
-use super::args::{FilterArgs, GitArgs, MergeArgs, OutputArgs, ReportArgs, StatusArg, TriageArgs};
+use super::args::{
+    ColorChoice, FilterArgs, FormatArg, GitArgs, MergeArgs, OutputArgs, ReportArgs, StatusArg,
+    TriageArgs,
+};
 use super::{Io, Outcome, emit, error_message, load_rules, overrides, scanner};
 use crate::config::{self, Coverage, Settings};
 use crate::finding::{Confidence, Secret};
@@ -211,6 +214,28 @@ pub(super) fn merge(args: &MergeArgs, io: &mut Io<'_>) -> Result<Outcome> {
         reports.push((path.display().to_string(), text));
     }
     let merged = crate::org::merge::merge_reports(&reports)?;
+    if args.format != FormatArg::Json {
+        let read = crate::org::merge::read_report("merged report", &merged)?;
+        // The shards' secrets are as they wrote them: shown only if they were.
+        let show = read.findings.iter().any(|f| !f.secret.reveal().ends_with('…'));
+        let opts = OutputArgs {
+            format: args.format,
+            output: args.output.clone(),
+            min_confidence: None,
+            show_secrets: show,
+            color: ColorChoice::Never,
+            rules: Vec::new(),
+            verbose: false,
+            quiet: true,
+            sarif_category: args.sarif_category.clone(),
+            filter: FilterArgs::default(),
+        };
+        let mut options = report_options(&opts, read.min_confidence);
+        options.kind = read.kind;
+        let output =
+            ScanOutput { findings: read.findings, summary: read.summary, blob_ids: Vec::new() };
+        return emit(output, Redactor::disabled(), &load_rules(&[])?, options, &opts, io);
+    }
     match &args.output {
         Some(path) => std::fs::write(path, &merged)
             .with_context(|| format!("cannot write {}", path.display()))?,

@@ -194,3 +194,115 @@ fn add(s: &mut Summary, other: Summary) {
     s.shallow = shallow;
     s.elapsed = elapsed;
 }
+
+/// A merged report read back as findings, to render it in another format.
+#[derive(Debug)]
+pub struct ReadReport {
+    /// The findings, in report order, each with its copy group.
+    pub findings: Vec<crate::finding::Finding>,
+    /// The summary.
+    pub summary: Summary,
+    /// What kind of scan the report is of.
+    pub kind: crate::report::ScanKind,
+    /// Its reporting threshold.
+    pub min_confidence: crate::finding::Confidence,
+}
+
+#[derive(Debug, Deserialize)]
+struct ReadDoc {
+    scan: String,
+    min_confidence: crate::finding::Confidence,
+    findings: Vec<ReadFinding>,
+    #[serde(default)]
+    groups: Vec<ReadGroup>,
+    summary: Summary,
+}
+
+#[derive(Debug, Deserialize)]
+struct ReadGroup {
+    id: String,
+    locations: Vec<crate::finding::OtherLocation>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ReadFinding {
+    #[serde(default)]
+    repository: Option<String>,
+    rule_id: String,
+    confidence: crate::finding::Confidence,
+    path: String,
+    #[serde(default)]
+    member: Option<String>,
+    #[serde(default)]
+    part: crate::finding::Part,
+    line: usize,
+    column: usize,
+    end_column: usize,
+    secret: String,
+    entropy: f32,
+    checksum: crate::finding::ChecksumStatus,
+    #[serde(default)]
+    encoding: Option<crate::detect::Encoding>,
+    fingerprint: String,
+    #[serde(default)]
+    commit: Option<crate::finding::CommitInfo>,
+    #[serde(default)]
+    group: Option<String>,
+    #[serde(default)]
+    pairing: Option<crate::finding::Pairing>,
+    #[serde(default)]
+    verification: Option<crate::finding::Verification>,
+    #[serde(default)]
+    owners: Option<Vec<crate::finding::Owner>>,
+}
+
+/// Reads a JSON report (a merged one, or any `--format json` output) back as findings. The
+/// JSON format has no line hash: SARIF's `primaryLocationLineHash` is then derived from the
+/// fingerprint. Secrets are as the report wrote them (redacted unless it showed them).
+pub fn read_report(path: &str, text: &str) -> Result<ReadReport, MergeError> {
+    use std::sync::Arc;
+
+    use crate::finding::{CopyGroup, Finding, Secret};
+    let doc: ReadDoc = serde_json::from_str(text).map_err(|e| MergeError::Parse {
+        path: path.to_string(),
+        message: format!("line {}, column {}: {:?}", e.line(), e.column(), e.classify()),
+    })?;
+    let kind = match doc.scan.as_str() {
+        "files" => crate::report::ScanKind::Files,
+        "staged" => crate::report::ScanKind::Staged,
+        _ => crate::report::ScanKind::History,
+    };
+    let groups: HashMap<String, Arc<CopyGroup>> = doc
+        .groups
+        .into_iter()
+        .map(|g| (g.id.clone(), Arc::new(CopyGroup { id: g.id, locations: g.locations })))
+        .collect();
+    let findings = doc
+        .findings
+        .into_iter()
+        .map(|f| Finding {
+            copies: f.group.as_ref().and_then(|id| groups.get(id).cloned()),
+            line_hash: f.fingerprint.clone(),
+            rule_id: f.rule_id,
+            confidence: f.confidence,
+            path: f.path,
+            member: f.member,
+            part: f.part,
+            line: f.line,
+            column: f.column,
+            end_column: f.end_column,
+            secret: Secret::new(f.secret),
+            entropy: f.entropy,
+            checksum: f.checksum,
+            encoding: f.encoding,
+            fingerprint: f.fingerprint,
+            commit: f.commit,
+            allowed_inline: false,
+            pairing: f.pairing,
+            verification: f.verification,
+            owners: f.owners,
+            repository: f.repository,
+        })
+        .collect();
+    Ok(ReadReport { findings, summary: doc.summary, kind, min_confidence: doc.min_confidence })
+}

@@ -159,6 +159,25 @@ fn four_shards_merged_give_the_report_of_one_process() {
     assert_eq!(code, 1, "{err}");
     assert_eq!(json_without_elapsed(&merged), json_without_elapsed(&single));
     assert_eq!(json(&single)["findings"].as_array().unwrap().len(), 24);
+    // One SARIF from the shards, as the merge job of a CI matrix uploads it.
+    let mut merge = azleak(t.path());
+    merge.args(["merge", "--format", "sarif"]).args(&parts);
+    let (code, sarif, err) = run(&mut merge);
+    assert_eq!(code, 1, "{err}");
+    let sarif = json(&sarif);
+    let results = sarif["runs"][0]["results"].as_array().unwrap();
+    assert_eq!(results.len(), 24);
+    let single_doc = json(&single);
+    let single_fps: Vec<&str> = single_doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["fingerprint"].as_str().unwrap())
+        .collect();
+    let sarif_fps: Vec<&str> =
+        results.iter().map(|r| r["properties"]["fingerprint"].as_str().unwrap()).collect();
+    assert_eq!(sarif_fps, single_fps);
+    assert!(results.iter().all(|r| r["properties"]["repository"].is_string()));
 
     // Kubernetes Indexed Jobs: JOB_COMPLETION_INDEX 2 of --shard-count 4 is shard 3/4.
     let (_, indexed, _) = run(azleak(t.path())
