@@ -285,7 +285,7 @@ fn a_datastore_rescan_reads_only_new_blobs_and_reports_and_triage_work_from_the_
     let (_, everything, _) = report(&["--status", "all"]);
     assert_eq!(fingerprints(&everything), all_fps);
     let (_, fps, _) = report(&["--status", "false-positive"]);
-    assert_eq!(fingerprints(&fps), [first_fp.clone()]);
+    assert_eq!(fingerprints(&fps), std::slice::from_ref(&first_fp));
     // Triage from a report file.
     t.file("r.json", &all);
     let (code, out, _) = run(azleak(t.path()).args([
