@@ -107,6 +107,11 @@ fn a_repository_that_cannot_be_scanned_is_reported_and_counted_and_the_others_go
     assert_eq!(errors, ["missing", "not-a-repo"]);
     assert!(err.contains("azleak: missing: no such directory"), "{err}");
     assert!(err.contains("not-a-repo"), "{err}");
+    let (_, text, _) = run(azleak(t.path()).args(["git", "--repos", "list.txt"]));
+    assert!(
+        text.contains("azleak: 2 repositories (2 more could not be scanned), 2 commits"),
+        "{text}"
+    );
 
     // The same list on standard input.
     let (code, out, _) = run(azleak(t.path())
