@@ -30,7 +30,7 @@ measure() { # label, command...: prints "label: wall s, cpu s, peak MiB"
   local label=$1; shift
   local out; out=$(mktemp)
   /usr/bin/time -f "%e %U %S %M" -o "$out" "$@" >/dev/null 2>&1 || true
-  read -r wall user sys rss < "$out"
+  read -r wall user sys rss < <(tail -n 1 "$out")
   printf '%s: wall %.2f s, cpu %.2f s, peak %.0f MiB\n' "$label" "$wall" \
     "$(echo "$user + $sys" | bc)" "$(echo "$rss / 1024" | bc)"
   rm -f "$out"
@@ -55,7 +55,7 @@ done
 wait
 measure "merge" "$bin" merge shard-1.json shard-2.json shard-3.json shard-4.json -o merged.json
 end=$(date +%s.%N)
-cpu=$(cat shard-*.time | awk '{s += $2 + $3} END {print s}')
+cpu=$(for f in shard-*.time; do tail -n 1 "$f"; done | awk '{s += $2 + $3} END {print s}')
 printf '4 shards side by side + merge: wall %.2f s, shards cpu %.2f s\n' "$(echo "$end - $start" | bc)" "$cpu"
 python3 - <<'PY'
 import json
