@@ -102,27 +102,27 @@ pub fn merge_reports(reports: &[(String, String)]) -> Result<String, MergeError>
     let mut iter = docs.into_iter();
     let (_, mut merged) = iter.next().ok_or(MergeError::Empty)?;
     let mut keyed = Vec::new();
-    let mut groups: HashMap<String, Box<RawValue>> = HashMap::new();
-    let mut take = |doc: &mut Document, path: &str| -> Result<(), MergeError> {
+    let mut groups: HashMap<(usize, String), Box<RawValue>> = HashMap::new();
+    let mut take = |doc: &mut Document, n: usize, path: &str| -> Result<(), MergeError> {
         for f in std::mem::take(&mut doc.findings) {
             let key: Key = serde_json::from_str(f.get()).map_err(|e| MergeError::Parse {
                 path: path.to_string(),
                 message: format!("a finding: {:?}", e.classify()),
             })?;
-            keyed.push((key, f));
+            keyed.push((key, n, f));
         }
         for g in std::mem::take(&mut doc.groups) {
             let id: GroupId = serde_json::from_str(g.get()).map_err(|e| MergeError::Parse {
                 path: path.to_string(),
                 message: format!("a group: {:?}", e.classify()),
             })?;
-            groups.entry(id.id).or_insert(g);
+            groups.entry((n, id.id)).or_insert(g);
         }
         Ok(())
     };
     let first_path = reports[0].0.clone();
-    take(&mut merged, &first_path)?;
-    for (path, mut doc) in iter {
+    take(&mut merged, 0, &first_path)?;
+    for (n, (path, mut doc)) in iter.enumerate() {
         let checks: [(&'static str, String, String); 4] = [
             ("version", doc.version.to_string(), merged.version.to_string()),
             ("tool version", doc.tool.version.clone(), merged.tool.version.clone()),
@@ -134,7 +134,7 @@ pub fn merge_reports(reports: &[(String, String)]) -> Result<String, MergeError>
                 return Err(MergeError::Mismatch { path: path.clone(), what, found, expected });
             }
         }
-        take(&mut doc, path)?;
+        take(&mut doc, n + 1, path)?;
         add(&mut merged.summary, doc.summary);
     }
     let sort_key = |k: &Key| {
@@ -148,16 +148,23 @@ pub fn merge_reports(reports: &[(String, String)]) -> Result<String, MergeError>
             k.secret.clone(),
         )
     };
-    keyed.sort_by_key(|(k, _)| sort_key(k));
+    keyed.sort_by_key(|(k, _, _)| sort_key(k));
     // The same report given twice (a retried shard) adds nothing.
-    keyed.dedup_by(|a, b| a.1.get() == b.1.get());
+    keyed.dedup_by(|a, b| a.2.get() == b.2.get());
+    // Each group id once, taken from the report of the first finding naming it (as one
+    // process writes it, even when two repositories' groups share an id).
     let mut ordered_groups = Vec::new();
-    for (key, _) in &keyed {
-        if let Some(raw) = key.group.as_ref().and_then(|id| groups.remove(id)) {
-            ordered_groups.push(raw);
+    let mut written = std::collections::HashSet::new();
+    for (key, n, _) in &keyed {
+        if let Some(id) = &key.group {
+            if written.insert(id.clone()) {
+                if let Some(raw) = groups.remove(&(*n, id.clone())) {
+                    ordered_groups.push(raw);
+                }
+            }
         }
     }
-    merged.findings = keyed.into_iter().map(|(_, f)| f).collect();
+    merged.findings = keyed.into_iter().map(|(_, _, f)| f).collect();
     merged.groups = ordered_groups;
     merged.summary.sort();
     let mut out = serde_json::to_string_pretty(&merged)
