@@ -77,6 +77,7 @@ fn findings() -> Vec<Finding> {
             }),
             verification: None,
             owners: None,
+            repository: None,
         })
         .collect()
 }

@@ -203,6 +203,7 @@ mod tests {
             pairing: None,
             verification: None,
             owners: None,
+            repository: None,
         }
     }
 

@@ -256,6 +256,10 @@ pub struct Finding {
     /// Credentials of the tenant's app registrations this secret may be (`--app-inventory`),
     /// best match first. `None` when no inventory was given.
     pub owners: Option<Vec<Owner>>,
+    /// The repository the finding is in, when a run scanned several (`azleak git A B`,
+    /// `--repos`, `--repos-dir`, a datastore report): its `origin` remote URL without
+    /// credentials, else its path as given. `None` in single-repository and file scans.
+    pub repository: Option<String>,
 }
 
 /// Identities found near a secret in the same blob (same object or block, or a few lines away).
@@ -377,17 +381,25 @@ impl Finding {
 
     /// Where the secret is, as text reports write it: the path, then `!member` inside an
     /// archive (`artifacts/release.zip!config/app.env`).
+    /// In a run over several repositories, the repository comes first, then `: `
+    /// (`https://github.com/org/app: config/app.env`).
     pub fn location_path(&self) -> std::borrow::Cow<'_, str> {
-        match &self.member {
+        let path = match &self.member {
             Some(m) => format!("{}!{m}", self.path).into(),
             None => self.path.as_str().into(),
+        };
+        match &self.repository {
+            Some(repo) => format!("{repo}: {path}").into(),
+            None => path,
         }
     }
 
-    /// The deterministic order of reports: path, member, line, column, rule.
-    pub fn sort_key(&self) -> (&str, Option<&str>, usize, usize, &str, &str) {
+    /// The deterministic order of reports: repository, path, member, line, column, rule.
+    #[allow(clippy::type_complexity)]
+    pub fn sort_key(&self) -> (Option<&str>, &str, Option<&str>, usize, usize, &str, &str) {
         let member = self.member.as_deref();
-        (&self.path, member, self.line, self.column, &self.rule_id, self.secret.reveal())
+        let repo = self.repository.as_deref();
+        (repo, &self.path, member, self.line, self.column, &self.rule_id, self.secret.reveal())
     }
 }
 

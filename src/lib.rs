@@ -18,11 +18,13 @@ pub mod expand;
 pub mod filter;
 pub mod finding;
 pub mod inventory;
+pub mod org;
 pub mod pair;
 pub mod report;
 pub mod rules;
 pub mod scan;
 pub mod source;
+pub mod store;
 pub mod verify;
 
 pub use detect::Detector;

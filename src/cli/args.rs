@@ -63,6 +63,100 @@ pub enum Command {
         #[arg(value_name = "SUBCOMMAND")]
         command: Option<String>,
     },
+    /// Merge the JSON reports of shards (--shard K/N) into the report one process would write.
+    Merge(MergeArgs),
+    /// Report from a datastore (--datastore) without scanning.
+    Report(ReportArgs),
+    /// Set the triage status of findings in a datastore, by fingerprint.
+    Triage(TriageArgs),
+}
+
+/// `azleak merge`
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// JSON reports written by `azleak git ... --shard K/N --format json`.
+    #[arg(value_name = "REPORT", required = true)]
+    pub reports: Vec<PathBuf>,
+    /// Format of the merged report (json: the shards' findings exactly as written; any other
+    /// format renders the merged findings).
+    #[arg(short, long, value_enum, default_value_t = FormatArg::Json)]
+    pub format: FormatArg,
+    /// Write the merged report to FILE instead of standard output.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// SARIF runAutomationDetails.id.
+    #[arg(long, value_name = "ID")]
+    pub sarif_category: Option<String>,
+}
+
+/// Triage statuses on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StatusArg {
+    /// Not triaged (or re-opened).
+    Open,
+    /// A real secret, accepted as a known risk.
+    Accepted,
+    /// Not a secret.
+    FalsePositive,
+    /// Rotated: no longer valid.
+    Rotated,
+    /// Any status (reports only).
+    All,
+}
+
+/// `azleak report`
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The datastore written by `azleak git --datastore FILE`.
+    #[arg(long, value_name = "FILE")]
+    pub datastore: PathBuf,
+    /// Show only findings first seen after run RUN, or on or after DATE (YYYY-MM-DD).
+    #[arg(long, value_name = "RUN|DATE")]
+    pub new_since: Option<String>,
+    /// Show only findings with this triage status (repeatable; default open).
+    #[arg(long, value_enum, value_name = "STATUS")]
+    pub status: Vec<StatusArg>,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = FormatArg::Text)]
+    pub format: FormatArg,
+    /// Write the report to FILE instead of standard output.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Print secrets in full (only those stored in full: scanned with --show-secrets).
+    #[arg(long)]
+    pub show_secrets: bool,
+    /// Colour the text format.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    pub color: ColorChoice,
+    /// SARIF runAutomationDetails.id.
+    #[arg(long, value_name = "ID")]
+    pub sarif_category: Option<String>,
+    /// List every skipped path in the text report.
+    #[arg(short, long)]
+    pub verbose: bool,
+    /// No warnings on standard error.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+/// `azleak triage`
+#[derive(Debug, Args)]
+pub struct TriageArgs {
+    /// Fingerprints of findings (the `fingerprint` field of JSON reports).
+    #[arg(value_name = "FINGERPRINT")]
+    pub fingerprints: Vec<String>,
+    /// Also every finding of this JSON report.
+    #[arg(long, value_name = "REPORT")]
+    pub from: Option<PathBuf>,
+    /// The new status.
+    #[arg(long, value_enum)]
+    pub status: StatusArg,
+    /// Why (kept with the status).
+    #[arg(long, value_name = "TEXT")]
+    pub note: Option<String>,
+    /// The datastore.
+    #[arg(long, value_name = "FILE")]
+    pub datastore: PathBuf,
 }
 
 const COMPLETIONS_AFTER_HELP: &str = "\
@@ -412,12 +506,36 @@ pub struct ArchiveArgs {
     pub max_archive_depth: u8,
 }
 
+/// Help heading of the options for many repositories.
+const ORG_HEADING: &str = "Many repositories, shards and the datastore";
+
 /// `azleak git`
 #[derive(Debug, Args)]
 pub struct GitArgs {
-    /// The repository: its working tree (or any directory inside it), or a bare repository.
-    #[arg(value_name = "REPO", default_value = ".")]
-    pub repo: PathBuf,
+    /// The repositories: each a working tree (or any directory inside it), or a bare repository
+    /// (default: the one in .). Several repositories are scanned one after the other into one
+    /// report, each finding naming its repository.
+    #[arg(value_name = "REPO")]
+    pub repos: Vec<PathBuf>,
+    /// Also scan the repositories listed in FILE, one path per line ('-': standard input;
+    /// blank lines and # comments are ignored).
+    #[arg(long = "repos", value_name = "FILE", help_heading = ORG_HEADING)]
+    pub repos_file: Option<PathBuf>,
+    /// Also scan every subdirectory of DIR (a directory of clones).
+    #[arg(long, value_name = "DIR", help_heading = ORG_HEADING)]
+    pub repos_dir: Option<PathBuf>,
+    /// Scan only shard K of N (1-based): each repository belongs to exactly one shard, by a hash
+    /// of its name. Merge the shards' JSON reports with `azleak merge`.
+    #[arg(long, value_name = "K/N", help_heading = ORG_HEADING)]
+    pub shard: Option<String>,
+    /// The number of shards, the shard being JOB_COMPLETION_INDEX + 1 (Kubernetes Indexed Jobs).
+    #[arg(long, value_name = "N", conflicts_with = "shard", help_heading = ORG_HEADING,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub shard_count: Option<u32>,
+    /// Record scanned blobs and findings in this SQLite file, and skip blobs it already holds
+    /// under the current rules (incremental re-scans). Report from it with `azleak report`.
+    #[arg(long, value_name = "FILE", help_heading = ORG_HEADING)]
+    pub datastore: Option<PathBuf>,
     /// Scan only a commit range, as on a pull request: with 'BASE..HEAD', only secrets added by
     /// commits reachable from HEAD and not from BASE. A single revision scans its history.
     #[arg(long, value_name = "BASE..HEAD")]

@@ -15,24 +15,36 @@ use crate::source::git::{HistoryOptions, Progress, env_root, scan_history, scan_
 
 /// Runs `azleak git`.
 pub(super) fn git(args: &GitArgs, io: &mut Io<'_>) -> Result<Outcome> {
+    let org = args.repos.len() > 1
+        || args.repos_file.is_some()
+        || args.repos_dir.is_some()
+        || args.shard.is_some()
+        || args.shard_count.is_some()
+        || args.datastore.is_some();
+    if org {
+        return super::org::git_org(args, io);
+    }
+    let default = std::path::PathBuf::from(".");
+    let repo = args.repos.first().unwrap_or(&default);
     // The config file, allowlists and baseline of the scanned repository (not of the current
     // directory), with command-line overrides on top.
     let mut overrides = overrides(&args.output);
     overrides.max_file_size = args.max_file_size;
     // A repository named by GIT_DIR / GIT_WORK_TREE (in a `git --git-dir=X --work-tree=Y` hook)
     // has its settings at the root of that working tree.
-    let root = env_root(&args.repo).unwrap_or_else(|| config::find_root(&args.repo));
+    let root = env_root(repo).unwrap_or_else(|| config::find_root(repo));
     let mut settings = Settings::load(&root, &overrides)?;
     let scanner = scanner(&settings, &args.archives)?;
     let max_file_size = settings.max_file_size;
     if args.staged {
-        let output = scan_staged(&scanner, &args.repo, max_file_size)?;
+        let output = scan_staged(&scanner, repo, max_file_size)?;
         return finish(output, scanner.rules(), &settings, &args.output, ScanKind::Staged, io);
     }
     // A full history sees every path, so baseline entries it does not find are stale; a range
     // sees only part of the history.
     settings.coverage = if args.range.is_some() { Coverage::Partial } else { Coverage::Whole };
     let options = HistoryOptions {
+        skip_blobs: Default::default(),
         range: args.range.clone(),
         max_file_size,
         threads: args.threads.unwrap_or(0),
@@ -41,7 +53,7 @@ pub(super) fn git(args: &GitArgs, io: &mut Io<'_>) -> Result<Outcome> {
         && std::io::stderr().is_terminal()
         && std::env::var_os("CI").is_none_or(|v| v.is_empty() || v == "false");
     let bar = Bar::new(show);
-    let output = scan_history(&scanner, &args.repo, &options, &bar);
+    let output = scan_history(&scanner, repo, &options, &bar);
     bar.bar.finish_and_clear();
     finish(output?, scanner.rules(), &settings, &args.output, ScanKind::History, io)
 }

@@ -4,6 +4,7 @@
 
 pub mod args;
 mod git;
+mod org;
 
 use std::fs::File;
 use std::io::{self, BufWriter, IsTerminal, Read, Write};
@@ -23,19 +24,24 @@ use args::{
 };
 
 /// How a command ended, short of a fatal error.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Outcome {
     /// Findings that fail the run: those reported (with `--fail-unexpired-only`, less those
     /// whose every inventory candidate has expired).
     pub findings: usize,
     /// Per-path errors met along the way.
     pub errors: usize,
+    /// Repositories that could not be scanned at all (runs over several repositories).
+    pub failed_repositories: usize,
 }
 
 impl Outcome {
-    /// 1 if anything was found, else 2 if anything failed, else 0.
+    /// 2 if a repository could not be scanned; else 1 if anything was found, else 2 if
+    /// anything failed, else 0.
     pub fn exit_code(self) -> u8 {
-        if self.findings > 0 {
+        if self.failed_repositories > 0 {
+            2
+        } else if self.findings > 0 {
             1
         } else if self.errors > 0 {
             2
@@ -66,7 +72,7 @@ pub fn run(cli: Cli, io: &mut Io<'_>) -> Result<Outcome> {
         Command::Completions { shell } => {
             use clap::CommandFactory;
             clap_complete::generate(shell, &mut Cli::command(), "azleak", io.stdout);
-            Ok(Outcome { findings: 0, errors: 0 })
+            Ok(Outcome::default())
         }
         Command::Man { command } => {
             use clap::CommandFactory;
@@ -81,8 +87,11 @@ pub fn run(cli: Cli, io: &mut Io<'_>) -> Result<Outcome> {
                     .name(format!("azleak-{name}")),
             };
             clap_mangen::Man::new(page).render(io.stdout)?;
-            Ok(Outcome { findings: 0, errors: 0 })
+            Ok(Outcome::default())
         }
+        Command::Merge(args) => org::merge(&args, io),
+        Command::Report(args) => org::report(&args, io),
+        Command::Triage(args) => org::triage(&args, io),
     }
 }
 
@@ -269,23 +278,18 @@ pub fn finish(
         output.findings.retain(is_valid);
     }
     let gated = opts.verify.only_verified || fail_on_valid;
-    let outcome = Outcome {
-        findings: output
-            .findings
-            .iter()
-            .filter(|f| !fail_on_valid || is_valid(f))
-            .filter(|f| {
-                !opts.inventory.fail_unexpired_only || !crate::inventory::only_expired_owners(f)
-            })
-            .count(),
-        // A check that could not be made must not pass for "no live secret".
-        errors: output.summary.errors.len() + if gated { unknown } else { 0 },
-    };
-    let output = Redacted::new(output.findings, output.summary, redactor);
+    let failing = output
+        .findings
+        .iter()
+        .filter(|f| !fail_on_valid || is_valid(f))
+        .filter(|f| {
+            !opts.inventory.fail_unexpired_only || !crate::inventory::only_expired_owners(f)
+        })
+        .count();
     if let (Some(report), false) = (&verified, opts.quiet) {
         if opts.verbose {
             for line in &report.log {
-                let line = output.redactor().redact(line);
+                let line = redactor.redact(line);
                 writeln!(io.stderr, "azleak: verify: {}", escape_display(&line))?;
             }
         }
@@ -301,6 +305,53 @@ pub fn finish(
             )?;
         }
     }
+    let here = settings.cwd().to_path_buf();
+    let options = ReportOptions {
+        show_secrets: opts.show_secrets,
+        color: false,
+        verbose: opts.verbose,
+        min_confidence: settings.min_confidence,
+        sarif_category: opts.sarif_category.clone(),
+        kind,
+        // In a git repository, SARIF paths are relative to its root (what code scanning's
+        // %SRCROOT% is); elsewhere they stay relative to the current directory.
+        source_root: settings.root.join(".git").exists().then(|| crate::report::SourceRoot {
+            root: settings.root.clone(),
+            cwd: settings.cwd().to_path_buf(),
+        }),
+        // Annotations resolve paths against the Actions workspace.
+        workspace: workspace(here),
+    };
+    let mut outcome = emit(output, redactor, rules, options, opts, io)?;
+    outcome.findings = failing;
+    // A check that could not be made must not pass for "no live secret".
+    outcome.errors += if gated { unknown } else { 0 };
+    Ok(outcome)
+}
+
+/// The GitHub Actions workspace (`GITHUB_WORKSPACE`), which annotations' paths are relative to.
+pub(crate) fn workspace(cwd: PathBuf) -> Option<crate::report::SourceRoot> {
+    std::env::var_os("GITHUB_WORKSPACE")
+        .filter(|w| !w.is_empty())
+        .map(|w| crate::report::SourceRoot { root: cwd.join(w), cwd })
+}
+
+/// Writes the per-path errors on standard error, then the report of a filtered output, and
+/// returns the outcome. `options.color` is decided here, from `--color` and the terminal.
+pub(crate) fn emit(
+    output: ScanOutput,
+    redactor: Redactor,
+    rules: &RuleSet,
+    mut options: ReportOptions,
+    opts: &OutputArgs,
+    io: &mut Io<'_>,
+) -> Result<Outcome> {
+    let outcome = Outcome {
+        findings: output.findings.len(),
+        errors: output.summary.errors.len(),
+        failed_repositories: output.summary.repositories_failed.unwrap_or(0) as usize,
+    };
+    let output = Redacted::new(output.findings, output.summary, redactor);
     if !opts.quiet {
         for e in &output.summary().errors {
             writeln!(io.stderr, "azleak: {}", escape_display(&e.to_string()))?;
@@ -318,31 +369,12 @@ pub fn finish(
         }
     }
     let to_stdout = output_file(opts).is_none();
-    let color = use_color(
+    options.color = use_color(
         opts.color,
         to_stdout && io.stdout_is_terminal,
         std::env::var_os("NO_COLOR").as_deref(),
         std::env::var_os("TERM").as_deref(),
     );
-    let here = settings.cwd().to_path_buf();
-    let options = ReportOptions {
-        show_secrets: opts.show_secrets,
-        color,
-        verbose: opts.verbose,
-        min_confidence: settings.min_confidence,
-        sarif_category: opts.sarif_category.clone(),
-        kind,
-        // In a git repository, SARIF paths are relative to its root (what code scanning's
-        // %SRCROOT% is); elsewhere they stay relative to the current directory.
-        source_root: settings.root.join(".git").exists().then(|| crate::report::SourceRoot {
-            root: settings.root.clone(),
-            cwd: settings.cwd().to_path_buf(),
-        }),
-        // Annotations resolve paths against the Actions workspace.
-        workspace: std::env::var_os("GITHUB_WORKSPACE")
-            .filter(|w| !w.is_empty())
-            .map(|w| crate::report::SourceRoot { root: here.join(w), cwd: here }),
-    };
     write_report(&output, rules, &options, opts, io)?;
     Ok(outcome)
 }
@@ -396,7 +428,7 @@ fn init(args: &InitArgs, io: &mut Io<'_>) -> Result<Outcome> {
     std::fs::write(&path, config::STARTER_CONFIG)
         .with_context(|| format!("cannot write {}", path.display()))?;
     writeln!(io.stdout, "azleak: wrote {}", path.display())?;
-    Ok(Outcome { findings: 0, errors: 0 })
+    Ok(Outcome::default())
 }
 
 fn write_report(
@@ -499,7 +531,7 @@ fn rules_list(extra: &[PathBuf], format: ListFormat, io: &mut Io<'_>) -> Result<
             writeln!(io.stdout)?;
         }
     }
-    Ok(Outcome { findings: 0, errors: 0 })
+    Ok(Outcome::default())
 }
 
 fn rules_check(paths: &[PathBuf], io: &mut Io<'_>) -> Result<Outcome> {
@@ -521,7 +553,7 @@ fn rules_check(paths: &[PathBuf], io: &mut Io<'_>) -> Result<Outcome> {
         }
     )?;
     // An example failure is reported like a finding: exit 1.
-    Ok(Outcome { findings: problems.len(), errors: 0 })
+    Ok(Outcome { findings: problems.len(), ..Outcome::default() })
 }
 
 /// Whether standard output is a terminal.

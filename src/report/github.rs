@@ -62,6 +62,9 @@ impl Reporter for GithubReporter {
                     message.push_str(&format!(" Verified: {status} ({}).", v.detail));
                 }
             }
+            if let Some(repo) = &f.repository {
+                message.push_str(&format!(" In repository {repo}."));
+            }
             if let Some(member) = &f.member {
                 message.push_str(&format!(" Inside the archive, in {member} (line {}).", f.line));
             }

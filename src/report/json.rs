@@ -50,6 +50,8 @@ struct Tool {
 /// One finding as the JSON format (and the JSON Lines format) writes it.
 #[derive(Serialize)]
 pub(super) struct JsonFinding<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    repository: Option<&'a str>,
     rule_id: &'a str,
     rule_name: &'a str,
     confidence: Confidence,
@@ -87,6 +89,7 @@ impl<'a> JsonFinding<'a> {
     pub(super) fn new(f: &'a Finding, report: &Report<'a>) -> JsonFinding<'a> {
         let show = report.options.show_secrets;
         JsonFinding {
+            repository: f.repository.as_deref(),
             rule_id: &f.rule_id,
             rule_name: report.rules.get(&f.rule_id).map_or("", |r| r.syntax.name.as_str()),
             confidence: f.confidence,

@@ -130,6 +130,9 @@ impl Redacted {
 
 fn redact_finding(r: &Redactor, f: &mut Finding) {
     r.redact_in_place(&mut f.path);
+    if let Some(repo) = &mut f.repository {
+        r.redact_in_place(repo);
+    }
     if let Some(member) = &mut f.member {
         r.redact_in_place(member);
     }

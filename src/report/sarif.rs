@@ -246,6 +246,9 @@ fn result(
     let name = rule.map_or(f.rule_id.as_str(), |r| r.syntax.name.as_str());
     let mut text =
         format!("{name} ({} confidence) with hint {}.", f.confidence, f.secret.redacted());
+    if let Some(repo) = &f.repository {
+        text.push_str(&format!(" In repository {repo}."));
+    }
     if let Some(rule) = rule {
         text.push(' ');
         text.push_str(&rule.short_remediation());
@@ -311,6 +314,10 @@ fn result(
     }
     if let Some(encoding) = f.encoding {
         props.push(("encoding", json!(encoding)));
+    }
+    if let Some(repo) = &f.repository {
+        // Several repositories in one run: URIs stay relative to each one's root.
+        props.push(("repository", json!(repo)));
     }
     if let Some(member) = &f.member {
         // The artifact is the archive; the secret is in this member, at the region's line.

@@ -201,6 +201,15 @@ pub fn summary_line(report: &Report<'_>) -> String {
         .collect::<Vec<_>>()
         .join(", ");
     let mut parts = Vec::new();
+    if let Some(n) = s.repositories {
+        let repos = if n == 1 { "repository" } else { "repositories" };
+        match s.repositories_failed {
+            Some(failed) if failed > 0 => {
+                parts.push(format!("{n} {repos} ({failed} more could not be scanned)"))
+            }
+            _ => parts.push(format!("{n} {repos}")),
+        }
+    }
     if let Some(n) = s.commits {
         let commits = if n == 1 { "commit" } else { "commits" };
         let shallow = if s.shallow == Some(true) {

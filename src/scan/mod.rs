@@ -13,7 +13,7 @@ mod expand;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::detect::{Detector, RawMatch, Scratch};
 use crate::finding::{self, Finding, Secret};
@@ -24,7 +24,8 @@ pub use dedup::Dedup;
 pub use expand::{ScanOptions, ScanScratch, Scanner};
 
 /// What a scan went through, for the summary line and machine-readable reports.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Summary {
     /// Files (or blobs) scanned.
     pub files: u64,
@@ -63,8 +64,20 @@ pub struct Summary {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shallow: Option<bool>,
     /// Wall time of the scan.
-    #[serde(serialize_with = "as_secs")]
+    #[serde(serialize_with = "as_secs", deserialize_with = "from_secs")]
     pub elapsed: Duration,
+    /// Repositories scanned (runs over several repositories only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repositories: Option<u64>,
+    /// Repositories that could not be scanned at all (runs over several repositories only);
+    /// each is also in `errors`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repositories_failed: Option<u64>,
+}
+
+fn from_secs<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    let secs = <f64 as serde::Deserialize>::deserialize(d)?;
+    Ok(Duration::try_from_secs_f64(secs).unwrap_or_default())
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -118,6 +131,9 @@ pub struct ScanOutput {
     pub honouring_allow: Option<Vec<Finding>>,
     /// What was scanned.
     pub summary: Summary,
+    /// Ids (raw SHA-1) of the git blobs this scan read (scanned or skipped by size or type, not
+    /// those that failed): what a datastore records as scanned. Empty outside history scans.
+    pub blob_ids: Vec<[u8; 20]>,
 }
 
 /// Scans one buffer and places its matches at lines and columns of `path`.
@@ -240,6 +256,7 @@ pub fn locate(detector: &Detector, path: &str, bytes: &[u8], matches: &[RawMatch
             pairing: None,
             verification: None,
             owners: None,
+            repository: None,
         });
     }
     out

@@ -14,7 +14,7 @@ mod ignores;
 
 use std::fmt;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::finding::Finding;
 
@@ -131,7 +131,7 @@ pub trait BlobScan: Sync {
 }
 
 /// Why a path was not scanned. Skips are counted and listed, never silent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum SkipReason {
     /// Binary content (not text in any encoding [`classify`] knows): scanned, but only for
@@ -203,7 +203,7 @@ impl fmt::Display for SkipReason {
 }
 
 /// A path that was deliberately not scanned.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Skipped {
     /// The path (or `commit:path` / blob id in history scans), then `!member` for each archive
     /// member it is inside.
@@ -211,7 +211,7 @@ pub struct Skipped {
     /// Why.
     pub reason: SkipReason,
     /// The numbers behind the reason, when it has any (an archive limit and its value).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
 }
 
@@ -223,7 +223,7 @@ impl Skipped {
 }
 
 /// A path that could not be read or walked.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct ScanError {
     /// The path (or object id) at fault.
     pub path: String,

@@ -15,6 +15,7 @@ mod hardening_git;
 mod hardening_output;
 mod hardening_scale;
 mod legacy_quality;
+mod org;
 mod output_formats;
 mod pairing;
 mod pipeline;

@@ -39,6 +39,7 @@ fn finding(rule_id: &str, path: &str, secret: &str, pairing: Option<Pairing>) ->
         pairing,
         verification: None,
         owners: None,
+        repository: None,
     }
 }
 

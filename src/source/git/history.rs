@@ -46,6 +46,9 @@ pub struct HistoryOptions {
     pub max_file_size: u64,
     /// Worker threads (0: one per core).
     pub threads: usize,
+    /// Blob ids (raw SHA-1) not to read: already scanned under the current rules (incremental
+    /// re-scans with a datastore). Their (blob, path) pairs are still walked. Empty: every blob.
+    pub skip_blobs: Arc<std::collections::HashSet<[u8; 20]>>,
 }
 
 /// What reading one unique blob gave.
@@ -81,7 +84,8 @@ pub fn scan_history<B: BlobScan>(
         .filter_map(|(blob, mut occ)| {
             occ.retain(|&(_, commit)| commit != OUTSIDE);
             occ.sort_by_key(|&(path, commit)| (commit, path));
-            (!occ.is_empty()).then_some((blob, occ))
+            let skip = options.skip_blobs.contains(blob.as_bytes());
+            (!occ.is_empty() && !skip).then_some((blob, occ))
         })
         .collect();
     // Oldest first: neighbouring blobs share delta bases in the pack.
@@ -124,6 +128,7 @@ pub fn scan_history<B: BlobScan>(
         };
         match result {
             BlobResult::Scanned(scanned) => {
+                out.blob_ids.extend(<[u8; 20]>::try_from(oid.as_bytes()));
                 let mut findings = Vec::new();
                 out.summary.add(scanned, &mut findings);
                 for f in findings {
@@ -148,6 +153,7 @@ pub fn scan_history<B: BlobScan>(
                 }
             }
             BlobResult::Skipped(reason) => {
+                out.blob_ids.extend(<[u8; 20]>::try_from(oid.as_bytes()));
                 out.summary.skipped.push(Skipped::new(name(), reason));
             }
             BlobResult::Error(message) => {

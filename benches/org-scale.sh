@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# Issue 12 measurements, with the release build (cargo build --release first):
+#   1. REPOS generated repositories (make-history-repo.py, MIN..MAX commits each): one process
+#      `azleak git --repos-dir` vs 4 shards (`--shard K/4`, run side by side) + `azleak merge`;
+#      the merged JSON must equal the single-process JSON (elapsed aside).
+#   2. Incremental re-scan with --datastore of an unchanged BIG-commit repository: first scan vs
+#      re-scan (target: re-scan <= 5% of the first), and the datastore's size.
+# Wall and CPU (user+sys) seconds and peak RSS come from /usr/bin/time; the machine is shared,
+# so compare figures of the same run only.
+# usage: benches/org-scale.sh [--repos N] [--min C] [--max C] [--big C] [--work DIR]
+set -euo pipefail
+repos=200 min=500 max=5000 big=20000 work="${TMPDIR:-/tmp}/azleak-org-bench"
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --repos) repos=$2; shift 2 ;;
+    --min) min=$2; shift 2 ;;
+    --max) max=$2; shift 2 ;;
+    --big) big=$2; shift 2 ;;
+    --work) work=$2; shift 2 ;;
+    *) echo "unknown option $1" >&2; exit 2 ;;
+  esac
+done
+root="$(cd "$(dirname "$0")/.." && pwd)"
+bin="$root/target/release/azleak"
+gen="$root/../shared/bench/make-history-repo.py"
+[ -x "$bin" ] || { echo "build first: cargo build --release" >&2; exit 2; }
+[ -f "$gen" ] || { echo "needs $gen (the shared bench generator)" >&2; exit 2; }
+mkdir -p "$work/clones"
+measure() { # label, command...: prints "label: wall s, cpu s, peak MiB"
+  local label=$1; shift
+  local out; out=$(mktemp)
+  /usr/bin/time -f "%e %U %S %M" -o "$out" "$@" >/dev/null 2>&1 || true
+  read -r wall user sys rss < <(tail -n 1 "$out")
+  printf '%s: wall %.2f s, cpu %.2f s, peak %.0f MiB\n' "$label" "$wall" \
+    "$(echo "$user + $sys" | bc)" "$(echo "$rss / 1024" | bc)"
+  rm -f "$out"
+}
+echo "== generating $repos repositories ($min-$max commits) in $work/clones"
+span=$((max - min + 1))
+for i in $(seq 0 $((repos - 1))); do
+  dir="$work/clones/repo-$(printf %04d "$i")"
+  [ -d "$dir" ] && continue
+  commits=$((min + (i * 7919) % span))
+  python3 "$gen" "$dir" --commits "$commits" --seed "$i" --files 120 --secrets 8 --quiet \
+    --manifest "$work/repo-$i.manifest.jsonl" >/dev/null
+done
+cd "$work"
+echo "== one process vs 4 shards + merge ($(nproc) cores, load: $(cut -d' ' -f1-3 /proc/loadavg))"
+measure "one process" "$bin" git --repos-dir clones -f json -o single.json
+start=$(date +%s.%N)
+for k in 1 2 3 4; do
+  /usr/bin/time -f "%e %U %S %M" -o "shard-$k.time" \
+    "$bin" git --repos-dir clones --shard "$k/4" -f json -o "shard-$k.json" >/dev/null 2>&1 &
+done
+wait
+measure "merge" "$bin" merge shard-1.json shard-2.json shard-3.json shard-4.json -o merged.json
+end=$(date +%s.%N)
+cpu=$(for f in shard-*.time; do tail -n 1 "$f"; done | awk '{s += $2 + $3} END {print s}')
+printf '4 shards side by side + merge: wall %.2f s, shards cpu %.2f s\n' "$(echo "$end - $start" | bc)" "$cpu"
+python3 - <<'PY'
+import json
+def load(p):
+    d = json.load(open(p)); d["summary"].pop("elapsed", None); return d
+a, b = load("single.json"), load("merged.json")
+print("findings:", len(a["findings"]), "| merged equals one process:", a == b)
+if a != b:
+    raise SystemExit(1)
+PY
+echo "== incremental re-scan of a $big-commit repository"
+if [ ! -d big ]; then
+  python3 "$gen" big --commits "$big" --seed 12 --quiet --manifest big.manifest.jsonl >/dev/null
+fi
+rm -f big.db
+measure "first scan, no datastore" "$bin" git big -f json -o big-plain.json
+measure "first scan, --datastore" "$bin" git big --datastore big.db -f json -o big-1.json
+measure "re-scan, unchanged" "$bin" git big --datastore big.db -f json -o big-2.json
+python3 -c "
+import json
+a = json.load(open('big-1.json'))['summary']; b = json.load(open('big-2.json'))['summary']
+print('blobs first', a['files'], 'blobs re-scan', b['files'], 'commits', b['commits'])"
+blobs=$(python3 -c "import json; print(json.load(open('big-1.json'))['summary']['files'])")
+size=$(stat -c %s big.db)
+echo "datastore: $size bytes for $blobs blob ids ($(echo "scale=1; $size / $blobs" | bc) B per blob)"
+rm -f all.db
+measure "all repositories into one datastore" "$bin" git --repos-dir clones --datastore all.db -f json -o all.json
+echo "datastore of all repositories: $(stat -c %s all.db) bytes"
