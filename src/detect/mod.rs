@@ -370,7 +370,7 @@ fn evaluate(index: usize, rule: &Rule, hay: &[u8], start: usize, end: usize) -> 
         return None;
     }
     let entropy = filters::shannon_entropy(secret);
-    let checksum = match syntax.checksum {
+    let checksum = match &syntax.checksum {
         None => ChecksumStatus::NotApplicable,
         Some(kind) if checksum::verify(kind, secret) => ChecksumStatus::Valid,
         Some(_) => ChecksumStatus::Invalid,
