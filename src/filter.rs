@@ -196,6 +196,7 @@ mod tests {
             pairing: None,
             verification: None,
             owners: None,
+            expires: None,
         }
     }
 

@@ -51,6 +51,9 @@ impl Reporter for GithubReporter {
                 message.push(' ');
                 message.push_str(&rule.short_remediation());
             }
+            if let Some(e) = &f.expires {
+                message.push_str(&format!(" The token {}.", e.describe()));
+            }
             if f.copies.is_some() {
                 message
                     .push_str(&format!(" The same secret appears in {} places.", f.copy_count()));

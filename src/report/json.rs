@@ -63,6 +63,8 @@ struct JsonFinding<'a> {
     checksum: ChecksumStatus,
     #[serde(skip_serializing_if = "Option::is_none")]
     encoding: Option<Encoding>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expires: Option<&'a crate::finding::Expiry>,
     fingerprint: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     commit: Option<&'a CommitInfo>,
@@ -97,6 +99,7 @@ impl Reporter for JsonReporter {
                 entropy: (f.entropy * 1000.0).round() / 1000.0,
                 checksum: f.checksum,
                 encoding: f.encoding,
+                expires: f.expires.as_ref(),
                 fingerprint: &f.fingerprint,
                 commit: f.commit.as_ref(),
                 group: f.copies.as_ref().map(|g| g.id.as_str()),

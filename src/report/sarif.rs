@@ -247,6 +247,9 @@ fn result(
         text.push(' ');
         text.push_str(&rule.short_remediation());
     }
+    if let Some(e) = &f.expires {
+        text.push_str(&format!(" The token {}.", e.describe()));
+    }
     let others = f.copy_count() - 1;
     let omitted = match listed_at {
         _ if f.copies.is_none() => 0,
@@ -275,6 +278,10 @@ fn result(
     ];
     if show {
         props.push(("secret", json!(f.secret.reveal())));
+    }
+    if let Some(e) = &f.expires {
+        props.push(("expires", json!(e.at)));
+        props.push(("expired", json!(e.expired)));
     }
     if let Some(encoding) = f.encoding {
         props.push(("encoding", json!(encoding)));
