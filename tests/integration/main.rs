@@ -2,6 +2,7 @@
 //! library) on real files in temporary directories.
 
 mod allow;
+mod azure_keys;
 mod baseline;
 mod ci;
 mod config;
