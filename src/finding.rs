@@ -281,7 +281,8 @@ impl Expiry {
                 .position(|b| matches!(b, b'&' | b'"' | b'\'' | b' ' | b'<' | b'>' | b'#' | b'\r'))
                 .unwrap_or(value.len());
             let raw = &value[..stop.min(64)];
-            let text: String = percent_encoding::percent_decode(raw).decode_utf8_lossy().into_owned();
+            let text: String =
+                percent_encoding::percent_decode(raw).decode_utf8_lossy().into_owned();
             if text.is_empty() {
                 continue;
             }

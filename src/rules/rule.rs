@@ -206,7 +206,9 @@ fn is_base64_char(b: u8) -> bool {
 }
 
 /// `checksum` as written: a bare name (`"entra-client-secret"`) or a table with `kind`.
-fn checksum_field<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<ChecksumKind>, D::Error> {
+fn checksum_field<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<ChecksumKind>, D::Error> {
     struct Field;
     impl<'de> serde::de::Visitor<'de> for Field {
         type Value = Option<ChecksumKind>;

@@ -4,7 +4,9 @@
 //! format prints a raw key; binaries hold proven keys only; SAS tokens report their expiry.
 
 use crate::util::{TempTree, azleak, json, run};
-use azleak::detect::checksum::{generate_ado_pat, generate_common_annotated, generate_identifiable};
+use azleak::detect::checksum::{
+    generate_ado_pat, generate_common_annotated, generate_identifiable,
+};
 
 /// A deterministic byte source (xorshift), so failures reproduce.
 struct Bytes(u64);
@@ -28,49 +30,190 @@ impl Bytes {
 
 /// (rule id, seed, signature, bytes, url-safe, file name, file template with `{}` for the key)
 const IDENTIFIABLE: &[(&str, &str, &str, usize, bool, &str, &str)] = &[
-    ("azure.storage.account-key", "Default0", "+ASt", 64, false, "app/appsettings.json",
-     "{\n  \"ConnectionStrings\": {\n    \"Blob\": \"DefaultEndpointsProtocol=https;AccountName=contosodata;AccountKey={};EndpointSuffix=core.windows.net\"\n  }\n}\n"),
-    ("azure.cosmos.key", "MastRW00", "ACDb", 64, false, ".env",
-     "COSMOS_ENDPOINT=https://orders.documents.azure.com:443/\nCOSMOS_KEY={}\n"),
-    ("azure.cosmos.key", "MastRO00", "ACDb", 64, false, "infra/terraform.tfstate",
-     "{\n  \"resources\": [{\n    \"type\": \"azurerm_cosmosdb_account\",\n    \"instances\": [{\"attributes\": {\n      \"primary_readonly_key\": \"{}\"\n    }}]\n  }]\n}\n"),
-    ("azure.batch.key", "AbAcct00", "+ABa", 64, false, "deploy/batch.yaml", "batch:\n  account: contosobatch\n  key: \"{}\"\n"),
+    (
+        "azure.storage.account-key",
+        "Default0",
+        "+ASt",
+        64,
+        false,
+        "app/appsettings.json",
+        "{\n  \"ConnectionStrings\": {\n    \"Blob\": \"DefaultEndpointsProtocol=https;AccountName=contosodata;AccountKey={};EndpointSuffix=core.windows.net\"\n  }\n}\n",
+    ),
+    (
+        "azure.cosmos.key",
+        "MastRW00",
+        "ACDb",
+        64,
+        false,
+        ".env",
+        "COSMOS_ENDPOINT=https://orders.documents.azure.com:443/\nCOSMOS_KEY={}\n",
+    ),
+    (
+        "azure.cosmos.key",
+        "MastRO00",
+        "ACDb",
+        64,
+        false,
+        "infra/terraform.tfstate",
+        "{\n  \"resources\": [{\n    \"type\": \"azurerm_cosmosdb_account\",\n    \"instances\": [{\"attributes\": {\n      \"primary_readonly_key\": \"{}\"\n    }}]\n  }]\n}\n",
+    ),
+    (
+        "azure.batch.key",
+        "AbAcct00",
+        "+ABa",
+        64,
+        false,
+        "deploy/batch.yaml",
+        "batch:\n  account: contosobatch\n  key: \"{}\"\n",
+    ),
     ("azure.ml.key", "Classic0", "+AMC", 64, false, "score.py", "API_KEY = '{}'\n"),
-    ("azure.apim.key", "IoTHub00", "APIM", 64, false, "logs/gateway.log",
-     "2024-05-01T10:00:00Z INFO request Ocp-Apim-Subscription-Key: {} path=/orders\n"),
-    ("azure.apim.key", "Gatewy00", "APIM", 64, false, "gateway.env", "config.service.auth=GatewayKey {}\n"),
-    ("azure.service-bus.key", "Send0000", "+ASb", 32, false, "local.settings.json",
-     "{\"Values\": {\"ServiceBus\": \"Endpoint=sb://contoso.servicebus.windows.net/;SharedAccessKeyName=send;SharedAccessKey={}\"}}\n"),
-    ("azure.service-bus.key", "Manage00", "+ASb", 32, false, "terraform.tfvars", "servicebus_key = \"{}\"\n"),
-    ("azure.event-hubs.key", "Listen00", "+AEh", 32, false, "k8s/values.yaml",
-     "eventHubs:\n  connectionString: Endpoint=sb://ingest.servicebus.windows.net/;SharedAccessKeyName=listen;SharedAccessKey={};EntityPath=telemetry\n"),
-    ("azure.relay.key", "Manage00", "+ARm", 32, false, "relay.config",
-     "<add key=\"Relay\" value=\"Endpoint=sb://hybrid.servicebus.windows.net/;SharedAccessKeyName=RootManageSharedAccessKey;SharedAccessKey={}\" />\n"),
-    ("azure.iot.key", "IoTHub00", "AIoT", 32, false, "iot/.env",
-     "IOTHUB_CONNECTION_STRING=\"HostName=hub.azure-devices.net;SharedAccessKeyName=iothubowner;SharedAccessKey={}\"\n"),
-    ("azure.iot.key", "Device00", "AIoT", 32, false, "device.json", "{\"deviceId\": \"sensor-7\", \"primaryKey\": \"{}\"}\n"),
+    (
+        "azure.apim.key",
+        "IoTHub00",
+        "APIM",
+        64,
+        false,
+        "logs/gateway.log",
+        "2024-05-01T10:00:00Z INFO request Ocp-Apim-Subscription-Key: {} path=/orders\n",
+    ),
+    (
+        "azure.apim.key",
+        "Gatewy00",
+        "APIM",
+        64,
+        false,
+        "gateway.env",
+        "config.service.auth=GatewayKey {}\n",
+    ),
+    (
+        "azure.service-bus.key",
+        "Send0000",
+        "+ASb",
+        32,
+        false,
+        "local.settings.json",
+        "{\"Values\": {\"ServiceBus\": \"Endpoint=sb://contoso.servicebus.windows.net/;SharedAccessKeyName=send;SharedAccessKey={}\"}}\n",
+    ),
+    (
+        "azure.service-bus.key",
+        "Manage00",
+        "+ASb",
+        32,
+        false,
+        "terraform.tfvars",
+        "servicebus_key = \"{}\"\n",
+    ),
+    (
+        "azure.event-hubs.key",
+        "Listen00",
+        "+AEh",
+        32,
+        false,
+        "k8s/values.yaml",
+        "eventHubs:\n  connectionString: Endpoint=sb://ingest.servicebus.windows.net/;SharedAccessKeyName=listen;SharedAccessKey={};EntityPath=telemetry\n",
+    ),
+    (
+        "azure.relay.key",
+        "Manage00",
+        "+ARm",
+        32,
+        false,
+        "relay.config",
+        "<add key=\"Relay\" value=\"Endpoint=sb://hybrid.servicebus.windows.net/;SharedAccessKeyName=RootManageSharedAccessKey;SharedAccessKey={}\" />\n",
+    ),
+    (
+        "azure.iot.key",
+        "IoTHub00",
+        "AIoT",
+        32,
+        false,
+        "iot/.env",
+        "IOTHUB_CONNECTION_STRING=\"HostName=hub.azure-devices.net;SharedAccessKeyName=iothubowner;SharedAccessKey={}\"\n",
+    ),
+    (
+        "azure.iot.key",
+        "Device00",
+        "AIoT",
+        32,
+        false,
+        "device.json",
+        "{\"deviceId\": \"sensor-7\", \"primaryKey\": \"{}\"}\n",
+    ),
     ("azure.iot.key", "DpsKey00", "AIoT", 32, false, "dps.yml", "dps:\n  enrollment_key: {}\n"),
-    ("azure.redis.key", "Access00", "AzCa", 32, false, "redis.txt",
-     "contoso.redis.cache.windows.net:6380,password={},ssl=True,abortConnect=False\n"),
-    ("azure.event-grid.key", "SendRecv", "AZEG", 32, false, "publish.sh",
-     "curl -X POST -H \"aeg-sas-key: {}\" https://topic.westus2-1.eventgrid.azure.net/api/events\n"),
-    ("azure.functions.key", "Functi00", "AzFu", 40, true, "client.js",
-     "const url = 'https://orders-fn.azurewebsites.net/api/orders?code={}';\n"),
+    (
+        "azure.redis.key",
+        "Access00",
+        "AzCa",
+        32,
+        false,
+        "redis.txt",
+        "contoso.redis.cache.windows.net:6380,password={},ssl=True,abortConnect=False\n",
+    ),
+    (
+        "azure.event-grid.key",
+        "SendRecv",
+        "AZEG",
+        32,
+        false,
+        "publish.sh",
+        "curl -X POST -H \"aeg-sas-key: {}\" https://topic.westus2-1.eventgrid.azure.net/api/events\n",
+    ),
+    (
+        "azure.functions.key",
+        "Functi00",
+        "AzFu",
+        40,
+        true,
+        "client.js",
+        "const url = 'https://orders-fn.azurewebsites.net/api/orders?code={}';\n",
+    ),
     ("azure.functions.key", "Master00", "AzFu", 40, true, "host.json.log", "x-functions-key: {}\n"),
-    ("azure.search.query-key", "Query000", "AzSe", 39, false, "search.env", "AZURE_SEARCH_QUERY_KEY={}\n"),
-    ("azure.search.admin-key", "PAdmin00", "AzSe", 39, false, "search-admin.json", "{\"apiKey\": \"{}\"}\n"),
-    ("azure.container-registry.key", "ACRDflt0", "+ACR", 39, false, "ci/login.sh",
-     "docker login contoso.azurecr.io --username contoso --password {}\n"),
+    (
+        "azure.search.query-key",
+        "Query000",
+        "AzSe",
+        39,
+        false,
+        "search.env",
+        "AZURE_SEARCH_QUERY_KEY={}\n",
+    ),
+    (
+        "azure.search.admin-key",
+        "PAdmin00",
+        "AzSe",
+        39,
+        false,
+        "search-admin.json",
+        "{\"apiKey\": \"{}\"}\n",
+    ),
+    (
+        "azure.container-registry.key",
+        "ACRDflt0",
+        "+ACR",
+        39,
+        false,
+        "ci/login.sh",
+        "docker login contoso.azurecr.io --username contoso --password {}\n",
+    ),
 ];
 
 /// (rule id, provider signature, file name, template)
 const ANNOTATED: &[(&str, &str, &str, &str)] = &[
     ("azure.devops.pat", "AZDO", "pipelines/.env", "AZURE_DEVOPS_EXT_PAT={}\n"),
     ("azure.openai.key", "ACOG", "openai.py", "client = AzureOpenAI(api_key=\"{}\")\n"),
-    ("azure.app-configuration.key", "AZAC", "appconfig.json",
-     "{\"AppConfig\": \"Endpoint=https://contoso.azconfig.io;Id=Ab1c-l0-s0:Xy9z;Secret={}\"}\n"),
+    (
+        "azure.app-configuration.key",
+        "AZAC",
+        "appconfig.json",
+        "{\"AppConfig\": \"Endpoint=https://contoso.azconfig.io;Id=Ab1c-l0-s0:Xy9z;Secret={}\"}\n",
+    ),
     ("azure.maps.key", "AZMP", "maps.html", "<script>const key = \"{}\";</script>\n"),
-    ("azure.communication.key", "AZCS", "acs.yaml", "acs:\n  connection: endpoint=https://acs.communication.azure.com/;accesskey={}\n"),
+    (
+        "azure.communication.key",
+        "AZCS",
+        "acs.yaml",
+        "acs:\n  connection: endpoint=https://acs.communication.azure.com/;accesskey={}\n",
+    ),
     ("azure.fluid-relay.key", "AZFR", "fluid.env", "FLUID_KEY={}\n"),
 ];
 
@@ -89,7 +232,8 @@ fn cases() -> Vec<Case> {
         // Search keys are letters and digits only; Redis keys here avoid the P/F variant.
         let key = loop {
             let key = generate_identifiable(&r.take(n), seed, sig, url);
-            let plain = !rule.starts_with("azure.search") || key.bytes().all(|b| b.is_ascii_alphanumeric());
+            let plain =
+                !rule.starts_with("azure.search") || key.bytes().all(|b| b.is_ascii_alphanumeric());
             if plain {
                 break key;
             }
@@ -130,7 +274,8 @@ fn every_key_kind_is_found_at_high_confidence_with_its_rule() {
     let cases = cases();
     let t = TempTree::new();
     write_all(&t, &cases, str::to_string);
-    let (code, out, err) = run(azleak(t.path()).args(["scan", ".", "-f", "json", "--show-secrets"]));
+    let (code, out, err) =
+        run(azleak(t.path()).args(["scan", ".", "-f", "json", "--show-secrets"]));
     assert_eq!(code, 1, "{err}");
     let doc = json(&out);
     let findings = doc["findings"].as_array().expect("findings");
@@ -155,13 +300,16 @@ fn keys_with_one_character_changed_are_not_reported_by_default() {
     assert_eq!(code, 0, "{out}{err}");
     assert_eq!(json(&out)["findings"].as_array().map(Vec::len), Some(0), "{out}");
     // They are still there at low confidence, as made-up copies of the shape.
-    let (_, out, _) = run(azleak(t.path()).args(["scan", ".", "-f", "json", "--min-confidence", "low"]));
+    let (_, out, _) =
+        run(azleak(t.path()).args(["scan", ".", "-f", "json", "--min-confidence", "low"]));
     let doc = json(&out);
     for c in &cases {
         // (A broken Search key has the shape of both Search rules: each reports it at low.)
-        let f = doc["findings"].as_array().unwrap().iter().find(|f| {
-            f["path"] == c.file.as_str() && f["rule_id"] == c.rule
-        });
+        let f = doc["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["path"] == c.file.as_str() && f["rule_id"] == c.rule);
         let f = f.unwrap_or_else(|| panic!("{} not found at low", c.file));
         assert_eq!((f["rule_id"].as_str(), f["confidence"].as_str()), (Some(c.rule), Some("low")));
         assert_eq!(f["checksum"], "invalid");
@@ -220,10 +368,15 @@ fn binaries_hold_proven_keys_raw_and_utf16_but_context_rules_do_not_run_on_them(
     bin.extend_from_slice(&[b'Q'; 30]);
     bin.extend_from_slice(b"w8Kd93mZpQ0aLxR7vN2bT5yH1cJ6fE4gU9sW3oI0kA7nM2lP8qZrVtX1==\0");
     t.file("lib/app.dll", &bin);
-    let (_, out, err) = run(azleak(t.path()).args(["scan", ".", "-f", "json", "--min-confidence", "low"]));
+    let (_, out, err) =
+        run(azleak(t.path()).args(["scan", ".", "-f", "json", "--min-confidence", "low"]));
     let doc = json(&out);
-    let rules: Vec<&str> =
-        doc["findings"].as_array().unwrap().iter().map(|f| f["rule_id"].as_str().unwrap()).collect();
+    let rules: Vec<&str> = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rule_id"].as_str().unwrap())
+        .collect();
     assert_eq!(rules, ["azure.storage.account-key", "azure.service-bus.key"], "{out}{err}");
 }
 
@@ -254,7 +407,10 @@ fn sas_tokens_report_their_expiry_and_whether_it_is_past() {
     let (_, sarif, _) = run(azleak(t.path()).args(["scan", ".", "-f", "sarif"]));
     let doc = json(&sarif);
     let props = &doc["runs"][0]["results"][0]["properties"];
-    assert_eq!((props["expires"].as_str(), props["expired"].as_bool()), (Some("2021-06-30T17:07:53Z"), Some(true)));
+    assert_eq!(
+        (props["expires"].as_str(), props["expired"].as_bool()),
+        (Some("2021-06-30T17:07:53Z"), Some(true))
+    );
 }
 
 #[test]
