@@ -2,7 +2,9 @@
 """Check azleak against other scanners' public test cases (../shared/peer-cases/*.jsonl).
 
 Every Entra client-secret positive must be found (at any confidence; those whose checksum fails
-at low), and no negative (of any family) may be reported at the default confidence.
+at low), and no negative (of any family) may be reported at the default confidence. The other
+Azure positives (storage, connection strings, DevOps, OpenAI, Search, App Configuration) are
+counted and listed separately: found at any confidence (made-up ones at low); helpers skipped.
 usage: check-peers.py PATH/TO/azleak PATH/TO/peer-cases
 """
 import json
@@ -27,7 +29,8 @@ for f in findings:
     by_file.setdefault(f["path"].removesuffix(".txt"), []).append(f)
 rank = {"low": 0, "medium": 1, "high": 2}
 bad = []
-counts = {"positive": [0, 0], "negative": [0, 0]}
+counts = {"positive": [0, 0], "negative": [0, 0], "azure": [0, 0]}
+azure_missed = []
 for c in cases:
     found = by_file.get(c["id"], [])
     if c["kind"] == "positive" and c["rule_family"].startswith("entra-client-secret"):
@@ -40,6 +43,13 @@ for c in cases:
             bad.append(f"TOO HIGH {c['id']}: checksum fails but reported at {hits[0]['confidence']}")
             continue
         counts["positive"][0] += 1
+    elif c["kind"] == "positive":
+        counts["azure"][1] += 1
+        hits = [f for f in found if c["secret"] in f["secret"] or f["secret"] in c["secret"]]
+        if hits:
+            counts["azure"][0] += 1
+        else:
+            azure_missed.append(f"MISSED   {c['id']}: {c['text'][:100]!r}")
     elif c["kind"] == "negative":
         counts["negative"][1] += 1
         loud = [f for f in found if rank[f["confidence"]] >= 1]
@@ -49,6 +59,7 @@ for c in cases:
         counts["negative"][0] += 1
 print(f"peer cases: Entra positives found {counts['positive'][0]}/{counts['positive'][1]}, "
       f"negatives quiet at default confidence {counts['negative'][0]}/{counts['negative'][1]}")
-for b in bad:
+print(f"peer cases: other Azure positives found {counts['azure'][0]}/{counts['azure'][1]} (any confidence)")
+for b in bad + azure_missed:
     print("  " + b)
 sys.exit(1 if bad else 0)

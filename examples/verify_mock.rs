@@ -78,6 +78,7 @@ fn findings() -> Vec<Finding> {
             verification: None,
             owners: None,
             repository: None,
+            expires: None,
         })
         .collect()
 }

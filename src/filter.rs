@@ -204,6 +204,7 @@ mod tests {
             verification: None,
             owners: None,
             repository: None,
+            expires: None,
         }
     }
 

@@ -260,6 +260,74 @@ pub struct Finding {
     /// `--repos`, `--repos-dir`, a datastore report): its `origin` remote URL without
     /// credentials, else its path as given. `None` in single-repository and file scans.
     pub repository: Option<String>,
+    /// When the credential expires, for rules that name an expiry (`expiry_param`, the `se=` of
+    /// a SAS token). Not a secret: reported in full.
+    pub expires: Option<Expiry>,
+}
+
+/// The expiry written in a credential (a SAS token's `se=`), and whether it is already past.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Expiry {
+    /// The expiry as written (percent-decoded), e.g. `2024-01-01T00:00:00Z`.
+    pub at: String,
+    /// Whether it was in the past when the scan ran (`None` if it could not be read as a date).
+    pub expired: Option<bool>,
+}
+
+impl Expiry {
+    /// In words, for reports: `expired 2021-06-30T17:07:53Z (already past)`,
+    /// `expires 2099-01-01T00:00:00Z`, or `expiry 2099-13 (not a date azleak reads)`.
+    pub fn describe(&self) -> String {
+        match self.expired {
+            Some(true) => format!("expired {} (already past)", self.at),
+            Some(false) => format!("expires {}", self.at),
+            None => format!("expiry {} (not a date azleak reads)", self.at),
+        }
+    }
+
+    /// Reads the value of `param` in the query string around `bytes[start..end]` (the same
+    /// line, up to 2 KiB on each side): `se=2024-01-01T00:00:00Z`, `se=2024-01-01`, with `%3A`.
+    pub fn find(bytes: &[u8], start: usize, end: usize, param: &str) -> Option<Expiry> {
+        let from = memchr::memrchr(b'\n', &bytes[start.saturating_sub(2048)..start])
+            .map_or(start.saturating_sub(2048), |i| start.saturating_sub(2048) + i + 1);
+        let to = bytes.len().min(end + 2048);
+        let to = memchr::memchr(b'\n', &bytes[end..to]).map_or(to, |i| end + i);
+        let line = &bytes[from..to];
+        let key = format!("{param}=");
+        let mut at = 0;
+        while let Some(i) = memchr::memmem::find(&line[at..], key.as_bytes()) {
+            let k = at + i;
+            at = k + 1;
+            if k > 0 && !matches!(line[k - 1], b'?' | b'&' | b';' | b'"' | b'\'' | b' ') {
+                continue;
+            }
+            let value = &line[k + key.len()..];
+            let stop = value
+                .iter()
+                .position(|b| matches!(b, b'&' | b'"' | b'\'' | b' ' | b'<' | b'>' | b'#' | b'\r'))
+                .unwrap_or(value.len());
+            let raw = &value[..stop.min(64)];
+            let text: String =
+                percent_encoding::percent_decode(raw).decode_utf8_lossy().into_owned();
+            if text.is_empty() {
+                continue;
+            }
+            return Some(Expiry { expired: expired(&text, chrono::Utc::now()), at: text });
+        }
+        None
+    }
+}
+
+/// Whether an RFC 3339 time or a `YYYY-MM-DD` date is before `now`.
+fn expired(text: &str, now: chrono::DateTime<chrono::Utc>) -> Option<bool> {
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(text) {
+        return Some(t < now);
+    }
+    if let Ok(t) = chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%MZ") {
+        return Some(t.and_utc() < now);
+    }
+    let d = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()?;
+    Some(d.and_hms_opt(0, 0, 0)?.and_utc() < now)
 }
 
 /// Identities found near a secret in the same blob (same object or block, or a few lines away).

@@ -214,6 +214,7 @@ impl Detector {
         let mut out = supersede(plain, decoded);
         out.sort_by_key(|m| (m.start, m.rule, m.end));
         out.dedup_by(|a, b| (a.start, a.end, a.rule) == (b.start, b.end, b.rule));
+        drop_outranked(&mut out);
         out
     }
 
@@ -355,6 +356,22 @@ fn supersede(mut plain: Vec<RawMatch>, mut decoded: Vec<RawMatch>) -> Vec<RawMat
     out
 }
 
+/// Where rules share a shape (Search query and admin keys, one signature with different seeds),
+/// the same bytes pass one rule's checksum and fail the others': the failing matches of those
+/// bytes are dropped, so a query key is not also reported as a made-up admin key. `out` is
+/// sorted by start.
+fn drop_outranked(out: &mut Vec<RawMatch>) {
+    let proven: Vec<(usize, usize)> = out
+        .iter()
+        .filter(|m| m.checksum == ChecksumStatus::Valid)
+        .map(|m| (m.start, m.end))
+        .collect();
+    if proven.is_empty() {
+        return;
+    }
+    out.retain(|m| m.checksum != ChecksumStatus::Invalid || !proven.contains(&(m.start, m.end)));
+}
+
 /// Runs a rule's checks on a captured secret and decides its confidence (or drops it).
 fn evaluate(index: usize, rule: &Rule, hay: &[u8], start: usize, end: usize) -> Option<RawMatch> {
     let secret = &hay[start..end];
@@ -370,7 +387,7 @@ fn evaluate(index: usize, rule: &Rule, hay: &[u8], start: usize, end: usize) -> 
         return None;
     }
     let entropy = filters::shannon_entropy(secret);
-    let checksum = match syntax.checksum {
+    let checksum = match &syntax.checksum {
         None => ChecksumStatus::NotApplicable,
         Some(kind) if checksum::verify(kind, secret) => ChecksumStatus::Valid,
         Some(_) => ChecksumStatus::Invalid,

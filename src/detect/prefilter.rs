@@ -7,7 +7,10 @@
 //! markers alone doubled its cost. So keywords that differ only in their first byte and share a
 //! tail of two bytes or more (`0Q~`…`9Q~` share `Q~`) form a *family*, searched with one
 //! `memmem` for the tail and a byte lookup before it; the other keywords stay in the automaton.
-//! The two searches are merged so callers see exactly the hits of the single automaton.
+//! Teddy also refuses more than 64 patterns (the automaton then falls back to a much slower
+//! prefilter), so the remaining keywords are split, in order, into automata of at most
+//! [`MAX_AUTOMATON`] patterns each. The searches are merged so callers see exactly the hits of
+//! the single automaton.
 //!
 //! This module knows nothing of rules: it maps keyword indices to positions.
 
@@ -16,6 +19,9 @@ use memchr::memmem;
 
 /// Keywords that share a tail are searched as a family when at least this many do.
 const MIN_FAMILY: usize = 3;
+
+/// Most patterns in one automaton: Teddy, its SIMD prefilter, takes at most 64.
+const MAX_AUTOMATON: usize = 64;
 
 /// A keyword hit: where it starts and which keyword (its index in the list given to
 /// [`Keywords::new`]).
@@ -37,9 +43,8 @@ struct Family {
 /// The compiled keyword search.
 #[derive(Debug)]
 pub(crate) struct Keywords {
-    automaton: Option<AhoCorasick>,
-    /// For each automaton pattern, the keyword index.
-    automaton_ids: Vec<usize>,
+    /// The automata, each with the keyword index of each of its patterns.
+    automata: Vec<(AhoCorasick, Vec<usize>)>,
     families: Vec<Family>,
 }
 
@@ -47,7 +52,7 @@ pub(crate) struct Keywords {
 /// and kept while it is still ahead, so restarting one byte further costs nothing.
 #[derive(Debug)]
 pub(crate) struct Cursor {
-    automaton: Option<Option<(usize, usize, usize)>>,
+    automata: Vec<Option<Option<(usize, usize, usize)>>>,
     families: Vec<Option<Option<usize>>>,
 }
 
@@ -79,37 +84,52 @@ impl Keywords {
             });
         }
         let rest: Vec<usize> = (0..patterns.len()).filter(|&i| !in_family[i]).collect();
-        let automaton_ids = bucket_order(patterns, &rest);
         // Case-sensitive over a few case variants, rather than ASCII case-insensitive: that
         // keeps the automaton's SIMD prefilter, which is most of the scanner's speed.
-        let automaton = (!automaton_ids.is_empty()).then(|| {
-            AhoCorasickBuilder::new()
-                .match_kind(MatchKind::LeftmostLongest)
-                .build(automaton_ids.iter().map(|&i| &patterns[i]))
-                .expect("keyword automaton within size limits")
-        });
-        Keywords { automaton, automaton_ids, families }
+        let automata = rest
+            .chunks(MAX_AUTOMATON)
+            .map(|chunk| {
+                let ids = bucket_order(patterns, chunk);
+                let automaton = AhoCorasickBuilder::new()
+                    .match_kind(MatchKind::LeftmostLongest)
+                    .build(ids.iter().map(|&i| &patterns[i]))
+                    .expect("keyword automaton within size limits");
+                (automaton, ids)
+            })
+            .collect();
+        Keywords { automata, families }
     }
 
     /// A fresh cursor for one haystack.
     pub(crate) fn cursor(&self) -> Cursor {
-        Cursor { automaton: None, families: vec![None; self.families.len()] }
+        Cursor {
+            automata: vec![None; self.automata.len()],
+            families: vec![None; self.families.len()],
+        }
     }
 
     /// The first hit starting at or after `from`: the leftmost start, and there the longest
     /// keyword. `cursor` must be fresh for `hay`, and `from` must not decrease between calls.
     pub(crate) fn find(&self, hay: &[u8], from: usize, cursor: &mut Cursor) -> Option<Hit> {
         let mut best: Option<(usize, usize, usize)> = None; // (start, len, pattern)
-        if let Some(automaton) = &self.automaton {
-            let next = match cursor.automaton {
+        for ((automaton, ids), slot) in self.automata.iter().zip(&mut cursor.automata) {
+            let next = match *slot {
                 Some(Some(hit)) if hit.0 >= from => Some(hit),
                 Some(None) => None,
                 _ => automaton
                     .find(aho_corasick::Input::new(hay).range(from.min(hay.len())..))
-                    .map(|m| (m.start(), m.len(), self.automaton_ids[m.pattern().as_usize()])),
+                    .map(|m| (m.start(), m.len(), ids[m.pattern().as_usize()])),
             };
-            cursor.automaton = Some(next);
-            best = next;
+            *slot = Some(next);
+            if let Some(hit) = next {
+                let better = match best {
+                    None => true,
+                    Some((s, len, _)) => hit.0 < s || (hit.0 == s && hit.1 > len),
+                };
+                if better {
+                    best = Some(hit);
+                }
+            }
         }
         for (family, slot) in self.families.iter().zip(&mut cursor.families) {
             let next = match *slot {
@@ -266,7 +286,7 @@ mod tests {
         let p = patterns(&["0Q~", "7Q~", "8Q~", "9Q~", "secret", "Secret", "pwd"]);
         let k = Keywords::new(&p);
         assert_eq!(k.families.len(), 1);
-        let mut ids = k.automaton_ids.clone();
+        let mut ids: Vec<usize> = k.automata.iter().flat_map(|(_, ids)| ids.clone()).collect();
         ids.sort();
         assert_eq!(ids, vec![4, 5, 6]);
     }
@@ -362,5 +382,50 @@ mod tests {
                 assert_eq!(search(p, hay.as_bytes()), reference(p, hay.as_bytes()), "{hay:?}");
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod many {
+    use super::tests_support::reference;
+    use super::*;
+
+    #[test]
+    fn more_keywords_than_one_teddy_takes_are_split_and_give_the_same_hits() {
+        // 150 keywords, some containing others, some sharing prefixes across chunks.
+        let mut p: Vec<Vec<u8>> = (0..150).map(|i| format!("k{i}x").into_bytes()).collect();
+        p.push(b"k1".to_vec());
+        p.push(b"x k".to_vec());
+        let k = Keywords::new(&p);
+        assert!(k.automata.len() >= 3 && k.automata.iter().all(|(_, ids)| ids.len() <= 64));
+        let hay: Vec<u8> =
+            (0..400).flat_map(|i| format!("k{}x k{}y ", i % 170, i).into_bytes()).collect();
+        let mut got = Vec::new();
+        let (mut from, mut cursor) = (0, k.cursor());
+        while let Some(hit) = k.find(&hay, from, &mut cursor) {
+            got.push(hit);
+            from = hit.start + 1;
+        }
+        assert_eq!(got, reference(&p, &hay));
+    }
+}
+
+#[cfg(test)]
+mod tests_support {
+    use super::*;
+
+    /// One leftmost-longest automaton restarted after each hit's start.
+    pub(super) fn reference(patterns: &[Vec<u8>], hay: &[u8]) -> Vec<Hit> {
+        let ac = AhoCorasickBuilder::new()
+            .match_kind(MatchKind::LeftmostLongest)
+            .build(patterns)
+            .expect("automaton");
+        let mut out = Vec::new();
+        let mut from = 0;
+        while let Some(m) = ac.find(aho_corasick::Input::new(hay).range(from..)) {
+            out.push(Hit { start: m.start(), pattern: m.pattern().as_usize() });
+            from = m.start() + 1;
+        }
+        out
     }
 }

@@ -261,6 +261,8 @@ struct ReadFinding {
     verification: Option<crate::finding::Verification>,
     #[serde(default)]
     owners: Option<Vec<crate::finding::Owner>>,
+    #[serde(default)]
+    expires: Option<crate::finding::Expiry>,
 }
 
 /// Reads a JSON report (a merged one, or any `--format json` output) back as findings. The
@@ -308,6 +310,7 @@ pub fn read_report(path: &str, text: &str) -> Result<ReadReport, MergeError> {
             pairing: f.pairing,
             verification: f.verification,
             owners: f.owners,
+            expires: f.expires,
             repository: f.repository,
         })
         .collect();

@@ -78,6 +78,9 @@ impl Reporter for GithubReporter {
                     message.push_str(&format!(" To finish, {action}."));
                 }
             }
+            if let Some(e) = &f.expires {
+                message.push_str(&format!(" The token {}.", e.describe()));
+            }
             if f.copies.is_some() {
                 message
                     .push_str(&format!(" The same secret appears in {} places.", f.copy_count()));

@@ -69,6 +69,8 @@ pub(super) struct JsonFinding<'a> {
     checksum: ChecksumStatus,
     #[serde(skip_serializing_if = "Option::is_none")]
     encoding: Option<Encoding>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expires: Option<&'a crate::finding::Expiry>,
     fingerprint: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pairing: Option<&'a Pairing>,
@@ -104,6 +106,7 @@ impl<'a> JsonFinding<'a> {
             entropy: (f.entropy * 1000.0).round() / 1000.0,
             checksum: f.checksum,
             encoding: f.encoding,
+            expires: f.expires.as_ref(),
             fingerprint: &f.fingerprint,
             commit: f.commit.as_ref(),
             group: f.copies.as_ref().map(|g| g.id.as_str()),

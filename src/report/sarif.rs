@@ -259,6 +259,9 @@ fn result(
             text.push_str(&format!(" To finish, {action}."));
         }
     }
+    if let Some(e) = &f.expires {
+        text.push_str(&format!(" The token {}.", e.describe()));
+    }
     let others = f.copy_count() - 1;
     let omitted = match listed_at {
         _ if f.copies.is_none() => 0,
@@ -311,6 +314,10 @@ fn result(
                 props.push((key, json!(v)));
             }
         }
+    }
+    if let Some(e) = &f.expires {
+        props.push(("expires", json!(e.at)));
+        props.push(("expired", json!(e.expired)));
     }
     if let Some(encoding) = f.encoding {
         props.push(("encoding", json!(encoding)));

@@ -65,7 +65,7 @@ impl Reporter for TextReporter {
 fn write_finding(w: &mut dyn Write, paint: &Paint, f: &Finding, show: bool) -> io::Result<()> {
     writeln!(
         w,
-        "{}:{}:{}: {} ({}) secret {}{}{}{}",
+        "{}:{}:{}: {} ({}) secret {}{}{}{}{}",
         paint.path(&esc(&f.location_path())),
         paint.number(&f.line.to_string()),
         paint.number(&f.column.to_string()),
@@ -78,6 +78,7 @@ fn write_finding(w: &mut dyn Write, paint: &Paint, f: &Finding, show: bool) -> i
             crate::finding::ChecksumStatus::NotApplicable => "",
         },
         f.encoding.map(|e| format!(", {} encoded", e.as_str())).unwrap_or_default(),
+        f.expires.as_ref().map(|e| format!(", {}", esc(&e.describe()))).unwrap_or_default(),
         if f.part == crate::finding::Part::Path {
             ", in the path (a file or directory name)"
         } else {

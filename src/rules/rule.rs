@@ -39,9 +39,15 @@ pub struct RuleSyntax {
     /// Secrets matching any of these regexes are not reported by this rule.
     #[serde(default)]
     pub exclude_secrets: Vec<String>,
-    /// A checksum the secret must pass, e.g. `entra-client-secret`.
-    #[serde(default)]
+    /// A checksum the secret must pass: a name (`entra-client-secret`) or a table whose `kind`
+    /// says which algorithm, with its parameters (`{ kind = "marvin32-base64", seeds =
+    /// ["Default0"], signature = "+ASt", bytes = 64 }`).
+    #[serde(default, deserialize_with = "checksum_field")]
     pub checksum: Option<ChecksumKind>,
+    /// Query parameter of the matched text that holds the secret's expiry (`se` of a SAS
+    /// token): reported with the finding, and whether it is already past.
+    #[serde(default)]
+    pub expiry_param: Option<String>,
     /// Confidence of a match (with a passing checksum, when the rule has one).
     pub confidence: Confidence,
     /// Confidence given when the checksum, entropy, character-class or placeholder checks fail.
@@ -132,12 +138,104 @@ impl Encoding {
     }
 }
 
-/// The checksums a rule can require.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "kebab-case")]
+/// The checksums a rule can require, declared in the rule file. Every algorithm lives in
+/// [`crate::detect::checksum`]; a rule only picks one and gives its parameters.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
 pub enum ChecksumKind {
     /// The Marvin32/base-66 checksum of current `8Q~` Entra ID client secrets.
     EntraClientSecret,
+    /// Microsoft's identifiable keys: base64 of `bytes` bytes whose last 4 are the Marvin32 of
+    /// the others (little-endian) under one of `seeds`, with `signature` just before the
+    /// encoded checksum.
+    Marvin32Base64 {
+        /// Seed names, 8 ASCII characters each (`Default0`), read as big-endian integers.
+        seeds: Vec<String>,
+        /// The 4-character base64 signature before the encoded checksum.
+        signature: String,
+        /// Length of the decoded key in bytes.
+        bytes: usize,
+        /// URL-safe base64 (`-` and `_`), as Azure Functions keys use.
+        #[serde(default)]
+        url_safe: bool,
+        /// Also accept the key with `+` and `/` written as `P` and `F` (Azure Cache for Redis).
+        #[serde(default)]
+        special_character_variant: bool,
+    },
+    /// Microsoft's common annotated security keys (`JQQJ9…`, 84 or 88 characters) whose
+    /// provider signature at offset 76 is `signature`; Marvin32 with seed `Default0`, stored
+    /// base62-encoded or raw.
+    CommonAnnotated {
+        /// The 4-character provider signature (`AZDO`, `ACOG`, ...), compared ignoring case.
+        signature: String,
+    },
+    /// The legacy Azure DevOps personal access token: 52 base32 characters, a CRC32 of 28 of
+    /// its bytes XORed with one of `magic`, stored in 4 scattered bytes.
+    Crc32AdoPat {
+        /// The magic numbers (user and application tokens).
+        magic: Vec<u32>,
+    },
+}
+
+impl ChecksumKind {
+    /// Checks the parameters (seed names, signature shape, lengths).
+    fn validate(&self) -> Result<(), String> {
+        let bad = |m: &str| Err(format!("key `checksum`: {m}"));
+        match self {
+            ChecksumKind::EntraClientSecret => Ok(()),
+            ChecksumKind::Marvin32Base64 { seeds, signature, bytes, .. } => {
+                if seeds.is_empty() || seeds.iter().any(|s| s.len() != 8 || !s.is_ascii()) {
+                    return bad("seeds must list names of exactly 8 ASCII characters");
+                }
+                if signature.len() != 4 || !signature.bytes().all(is_base64_char) {
+                    return bad("signature must be 4 base64 characters");
+                }
+                if !(12..=4096).contains(bytes) {
+                    return bad("bytes must be between 12 and 4096");
+                }
+                Ok(())
+            }
+            ChecksumKind::CommonAnnotated { signature } => {
+                if signature.len() != 4 || !signature.bytes().all(|b| b.is_ascii_alphanumeric()) {
+                    return bad("signature must be 4 letters or digits");
+                }
+                Ok(())
+            }
+            ChecksumKind::Crc32AdoPat { magic } => {
+                if magic.is_empty() {
+                    return bad("magic must list at least one number");
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+fn is_base64_char(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'-' | b'_')
+}
+
+/// `checksum` as written: a bare name (`"entra-client-secret"`) or a table with `kind`.
+fn checksum_field<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<ChecksumKind>, D::Error> {
+    struct Field;
+    impl<'de> serde::de::Visitor<'de> for Field {
+        type Value = Option<ChecksumKind>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a checksum name (\"entra-client-secret\") or a table with `kind`")
+        }
+        fn visit_str<E: serde::de::Error>(self, name: &str) -> Result<Self::Value, E> {
+            match name {
+                "entra-client-secret" => Ok(Some(ChecksumKind::EntraClientSecret)),
+                other => Err(E::unknown_variant(other, &["entra-client-secret"])),
+            }
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+            ChecksumKind::deserialize(serde::de::value::MapAccessDeserializer::new(map)).map(Some)
+        }
+    }
+    d.deserialize_any(Field)
 }
 
 /// A compiled rule, ready to match.
@@ -184,6 +282,14 @@ impl Rule {
                      characters without spaces"
                 ));
             }
+        }
+        if let Some(checksum) = &syntax.checksum {
+            checksum.validate()?;
+        }
+        if syntax.expiry_param.as_deref().is_some_and(|p| {
+            p.is_empty() || !p.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        }) {
+            return Err("key `expiry_param`: a query parameter name of [A-Za-z0-9_-]".into());
         }
         if syntax.short_remediation.as_deref().is_some_and(|s| s.trim().is_empty()) {
             return Err("short_remediation must not be empty".into());

@@ -257,7 +257,13 @@ pub fn locate(detector: &Detector, path: &str, bytes: &[u8], matches: &[RawMatch
             verification: None,
             owners: None,
             repository: None,
+            expires: None,
         });
+    }
+    for (f, m) in out.iter_mut().zip(matches) {
+        if let Some(param) = &detector.rules().rule(m.rule).syntax.expiry_param {
+            f.expires = finding::Expiry::find(bytes, m.start, m.end, param);
+        }
     }
     out
 }

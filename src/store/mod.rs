@@ -137,6 +137,8 @@ struct Stored {
     pairing: Option<Pairing>,
     verification: Option<Verification>,
     owners: Option<Vec<Owner>>,
+    #[serde(default)]
+    expires: Option<crate::finding::Expiry>,
 }
 
 /// An open datastore.
@@ -506,6 +508,7 @@ fn to_stored(f: &Finding, r: &Redactor, show: bool) -> Stored {
         pairing: f.pairing.clone(),
         verification: f.verification.clone(),
         owners: f.owners.clone(),
+        expires: f.expires.clone(),
     }
 }
 
@@ -541,6 +544,7 @@ fn from_stored(
         pairing: s.pairing,
         verification: s.verification,
         owners: s.owners,
+        expires: s.expires,
         repository: Some(repo),
     }
 }

@@ -418,3 +418,34 @@ fn an_inventory_run_makes_no_network_connection() {
         trace.lines().filter(|l| l.contains("AF_INET") || l.contains("AF_INET6")).collect();
     assert!(inet.is_empty(), "network sockets or connections: {inet:#?}");
 }
+
+#[test]
+fn the_app_whose_client_id_is_near_the_secret_ranks_first_and_is_named_for_deletion() {
+    let t = TempTree::new();
+    t.file("inventory.json", cli_export());
+    // other-app sorts after contoso-api by name; pair the secret with other-app's client id so
+    // only the appId match can put it first.
+    t.file(
+        "app.env",
+        format!(
+            "AZURE_TENANT_ID=72f988bf-86f1-41af-91ab-2d7cd011db47\nAZURE_CLIENT_ID={OTHER_APP}\nAZURE_CLIENT_SECRET={SECRET_8Q_2}\n"
+        ),
+    );
+    let args = ["scan", "app.env", "--app-inventory", "inventory.json", "--as-of", "2023-06-01"];
+    let (code, out, err) = run(azleak(t.path()).args(args).args(["-f", "json"]));
+    assert_eq!(code, 1, "{err}");
+    let doc = json(&out);
+    let f = finding_for(&doc, "riG");
+    assert_eq!(f["pairing"]["client_ids"][0], OTHER_APP, "{f:#}");
+    assert_eq!(key_ids(f), [OLD_KEY, CI_DEPLOY_KEY], "{f:#}");
+    assert_eq!(f["owners"][0]["app_id_match"], true);
+    assert_eq!(f["owners"][1]["app_id_match"], false);
+    let (_, out, _) = run(azleak(t.path()).args(args));
+    assert!(out.contains("app \"other-app\" (77777777…), the client id near the secret"), "{out}");
+    assert!(
+        out.contains(&format!(
+            "after rotating, delete it: az ad app credential delete --id {OTHER_APP} --key-id {OLD_KEY}"
+        )),
+        "{out}"
+    );
+}

@@ -3,6 +3,7 @@
 
 mod allow;
 mod app_inventory;
+mod azure_keys;
 mod baseline;
 mod ci;
 mod ci_snippets;

@@ -329,6 +329,7 @@ fn pairing_verification_and_owners_reach_every_new_format() {
         copies: None,
         allowed_inline: false,
         repository: None,
+        expires: None,
         pairing: Some(Pairing {
             tenant_ids: vec!["72f988bf-86f1-41af-91ab-2d7cd011db47".into()],
             client_ids: vec!["11111111-2222-3333-4444-555555555555".into()],

@@ -201,6 +201,7 @@ fn finding_with_identities() -> Finding {
         copies: None,
         allowed_inline: false,
         repository: None,
+        expires: None,
         pairing: Some(Pairing {
             tenant_ids: vec!["11111111-2222-3333-4444-555555555555".into()],
             client_ids: vec!["<svg onload=alert(1)>".into()],

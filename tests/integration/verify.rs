@@ -40,6 +40,7 @@ fn finding(rule_id: &str, path: &str, secret: &str, pairing: Option<Pairing>) ->
         verification: None,
         owners: None,
         repository: None,
+        expires: None,
     }
 }
 

@@ -134,7 +134,6 @@ fn the_same_secret_in_many_files_is_tried_once() {
 }
 
 #[test]
-#[ignore = "needs pairing (issue 9) and the storage key rules, enabled at merge"]
 fn a_storage_connection_string_is_verified_with_a_signed_list_request() {
     let storage = mock_storage(STORAGE_ACCOUNT, STORAGE_KEY);
     let t = TempTree::new();
