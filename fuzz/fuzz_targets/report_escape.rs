@@ -143,7 +143,7 @@ fn other_strings(input: &Input) -> Vec<&str> {
 /// data of GitHub workflow commands, the bytes of text output.
 fn readable(format: Format, output: &[u8]) -> Vec<String> {
     match format {
-        Format::Json | Format::Sarif => {
+        Format::Json | Format::Sarif | Format::Gitlab => {
             let doc: Value = serde_json::from_slice(output).unwrap_or_else(|e| {
                 panic!("{format:?} output is not JSON: {e}\n{}", String::from_utf8_lossy(output))
             });
@@ -162,7 +162,19 @@ fn readable(format: Format, output: &[u8]) -> Vec<String> {
                     .replace("%25", "%"),
             ]
         }
-        Format::Text => vec![String::from_utf8_lossy(output).into_owned()],
+        Format::Jsonl => {
+            let mut strings = Vec::new();
+            for line in output.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+                let doc: Value = serde_json::from_slice(line).unwrap_or_else(|e| {
+                    panic!("a JSON Lines line is not JSON: {e}\n{}", String::from_utf8_lossy(line))
+                });
+                collect_strings(&doc, &mut strings);
+            }
+            strings
+        }
+        Format::Text | Format::Junit | Format::Csv | Format::Html => {
+            vec![String::from_utf8_lossy(output).into_owned()]
+        }
     }
 }
 
