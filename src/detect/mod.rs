@@ -41,6 +41,9 @@ pub struct RawMatch {
     pub decoded: Option<(Encoding, Vec<u8>)>,
 }
 
+/// Most bytes of lowercase copy a [`Scratch`] keeps between blobs.
+const LOWER_KEEP: usize = 8 << 20;
+
 /// The compiled engine for a rule set.
 #[derive(Debug)]
 pub struct Detector {
@@ -66,6 +69,8 @@ pub struct Scratch {
     captures: Vec<Captures>,
     windows: Vec<Vec<(usize, usize)>>,
     triggers: Vec<(usize, Encoding)>,
+    /// The haystack in ASCII lowercase, for the keyword search.
+    lower: Vec<u8>,
     decode_limited: bool,
 }
 
@@ -162,6 +167,7 @@ impl Detector {
             captures: self.rules.iter().map(|r| r.regex.create_captures()).collect(),
             windows: vec![Vec::new(); self.rules.len()],
             triggers: Vec::new(),
+            lower: Vec::new(),
             decode_limited: false,
         }
     }
@@ -225,12 +231,11 @@ impl Detector {
             windows.clear();
         }
         let mut any = false;
-        let mut from = 0;
-        // The longest keyword at each position, so that keywords starting inside another are
-        // found too.
-        let mut cursor = self.keywords.cursor();
-        while let Some(hit) = self.keywords.find(hay, from, &mut cursor) {
-            from = hit.start + 1;
+        let mut lower = std::mem::take(&mut scratch.lower);
+        if self.keywords.needs_lowercase() {
+            prefilter::lowercase_into(hay, &mut lower);
+        }
+        for hit in self.keywords.search(hay, &lower) {
             let pattern = hit.pattern;
             if let Some(encoding) = self.trigger[pattern] {
                 if triggers {
@@ -249,6 +254,11 @@ impl Detector {
                 any = true;
             }
         }
+        // Keep the copy's space for the next blob, unless a large blob made it large.
+        if lower.capacity() > LOWER_KEEP {
+            lower = Vec::new();
+        }
+        scratch.lower = lower;
         let mut out = Vec::new();
         if !any {
             return out;

@@ -371,8 +371,12 @@ enum Read {
     TooLarge,
 }
 
-/// Reads a file into `buffer` (reused across files). A regular file over the limit is not
-/// read; a stream (`stream`) is read up to the limit and truncated there.
+/// How much of a file is read before its size is checked against the limit.
+const SIZE_CHECK_AFTER: u64 = 1 << 20;
+
+/// Reads a file into `buffer` (reused across files). Of a regular file over the limit at most
+/// [`SIZE_CHECK_AFTER`] bytes are read; a stream (`stream`) is read up to the limit and
+/// truncated there.
 fn read_file(
     path: &Path,
     max_file_size: u64,
@@ -381,11 +385,18 @@ fn read_file(
 ) -> std::io::Result<Read> {
     use std::io::Read as _;
     buffer.clear();
-    let file = std::fs::File::open(path)?;
-    if !stream && file.metadata()?.len() > max_file_size {
-        return Ok(Read::TooLarge);
+    let mut file = std::fs::File::open(path)?;
+    let limit = max_file_size.saturating_add(1);
+    // Most files are small: read them without asking their size (a system call per file),
+    // and ask only when the first read fills its share, before reading a large file whole.
+    let first = limit.min(SIZE_CHECK_AFTER);
+    (&mut file).take(first).read_to_end(buffer)?;
+    if buffer.len() as u64 == first && first < limit {
+        if !stream && file.metadata()?.len() > max_file_size {
+            return Ok(Read::TooLarge);
+        }
+        file.take(limit - first).read_to_end(buffer)?;
     }
-    file.take(max_file_size.saturating_add(1)).read_to_end(buffer)?;
     if buffer.len() as u64 > max_file_size {
         if !stream {
             return Ok(Read::TooLarge);
