@@ -79,7 +79,7 @@ pub struct MergeArgs {
     pub reports: Vec<PathBuf>,
     /// Format of the merged report (json: the shards' findings exactly as written; any other
     /// format renders the merged findings).
-    #[arg(short, long, value_enum, default_value_t = FormatArg::Json)]
+    #[arg(short, long, value_enum, default_value_t = FormatArg::JSON)]
     pub format: FormatArg,
     /// Write the merged report to FILE instead of standard output.
     #[arg(short, long, value_name = "FILE")]
@@ -117,7 +117,7 @@ pub struct ReportArgs {
     #[arg(long, value_enum, value_name = "STATUS")]
     pub status: Vec<StatusArg>,
     /// Output format.
-    #[arg(short, long, value_enum, default_value_t = FormatArg::Text)]
+    #[arg(short, long, value_enum, default_value_t = FormatArg::TEXT)]
     pub format: FormatArg,
     /// Write the report to FILE instead of standard output.
     #[arg(short, long, value_name = "FILE")]
@@ -226,42 +226,39 @@ pub enum ListFormat {
     Json,
 }
 
-/// Output formats on the command line (see [`Format`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum FormatArg {
-    /// Human-readable, `path:line:col` per finding, with remediation and a summary.
-    Text,
-    /// JSON document: findings and summary.
-    Json,
-    /// SARIF 2.1.0, accepted by GitHub code scanning.
-    Sarif,
-    /// GitHub Actions workflow commands (`::error file=...`), annotating pull requests.
-    Github,
-    /// GitLab secret-detection report (gl-secret-detection-report.json).
-    Gitlab,
-    /// JUnit XML: one failing test case per finding.
-    Junit,
-    /// JSON Lines: one finding per line.
-    Jsonl,
-    /// CSV: one finding per row.
-    Csv,
-    /// One self-contained HTML page for triage: summaries, timeline, filterable table.
-    Html,
+/// An output format on the command line: [`Format`], with the names and help it gives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FormatArg(pub Format);
+
+impl FormatArg {
+    /// `text`.
+    pub const TEXT: FormatArg = FormatArg(Format::Text);
+    /// `json`.
+    pub const JSON: FormatArg = FormatArg(Format::Json);
+    const ALL: [FormatArg; Format::ALL.len()] = {
+        let mut all = [FormatArg(Format::Text); Format::ALL.len()];
+        let mut i = 0;
+        while i < all.len() {
+            all[i] = FormatArg(Format::ALL[i]);
+            i += 1;
+        }
+        all
+    };
+}
+
+impl ValueEnum for FormatArg {
+    fn value_variants<'a>() -> &'a [Self] {
+        &Self::ALL
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(self.0.name()).help(self.0.about()))
+    }
 }
 
 impl From<FormatArg> for Format {
     fn from(f: FormatArg) -> Format {
-        match f {
-            FormatArg::Text => Format::Text,
-            FormatArg::Json => Format::Json,
-            FormatArg::Sarif => Format::Sarif,
-            FormatArg::Github => Format::Github,
-            FormatArg::Gitlab => Format::Gitlab,
-            FormatArg::Junit => Format::Junit,
-            FormatArg::Jsonl => Format::Jsonl,
-            FormatArg::Csv => Format::Csv,
-            FormatArg::Html => Format::Html,
-        }
+        f.0
     }
 }
 
@@ -281,7 +278,7 @@ pub enum ColorChoice {
 #[derive(Debug, Args)]
 pub struct OutputArgs {
     /// Output format.
-    #[arg(short, long, value_enum, default_value_t = FormatArg::Text)]
+    #[arg(short, long, value_enum, default_value_t = FormatArg::TEXT)]
     pub format: FormatArg,
     /// Write the report to FILE instead of standard output ('-' is standard output); the
     /// summary line and the number of findings written go to standard error.

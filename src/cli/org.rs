@@ -214,7 +214,7 @@ pub(super) fn merge(args: &MergeArgs, io: &mut Io<'_>) -> Result<Outcome> {
         reports.push((path.display().to_string(), text));
     }
     let merged = crate::org::merge::merge_reports(&reports)?;
-    if args.format != FormatArg::Json {
+    if args.format != FormatArg::JSON {
         let read = crate::org::merge::read_report("merged report", &merged)?;
         // The shards' secrets are as they wrote them: shown only if they were.
         let show = read.findings.iter().any(|f| !f.secret.reveal().ends_with('…'));

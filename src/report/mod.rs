@@ -32,31 +32,79 @@ pub use redact::{Redacted, Redactor};
 pub use sarif::MAX_SARIF_RESULTS;
 pub use text::summary_line;
 
-/// Output formats. (The command line maps its own argument enum to this one.)
+/// Output formats; [`Format::ALL`] lists them, with the name and description the command line
+/// shows for each.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
-    /// Human-readable, `path:line:col` per finding, with remediation and a summary.
+    /// `text`.
     Text,
-    /// JSON document (schema version 1): findings and summary.
+    /// `json`, schema version 1.
     Json,
-    /// SARIF 2.1.0, accepted by GitHub code scanning.
+    /// `sarif`.
     Sarif,
-    /// GitHub Actions workflow commands (`::error file=...`), annotating pull requests.
+    /// `github`.
     Github,
-    /// GitLab's secret-detection report (`gl-secret-detection-report.json`, schema
-    /// [`GITLAB_SCHEMA_VERSION`]), for the merge-request security widget.
+    /// `gitlab`, schema [`GITLAB_SCHEMA_VERSION`], for the merge-request security widget.
     Gitlab,
-    /// JUnit XML: one failing test case per finding, a passing one when there is none.
+    /// `junit`.
     Junit,
-    /// JSON Lines: one finding per line, the same objects as the JSON format's findings.
+    /// `jsonl`.
     Jsonl,
-    /// CSV: a header, then one finding per row.
+    /// `csv`.
     Csv,
-    /// One self-contained HTML page: summaries, timeline, a filterable table, remediation.
+    /// `html`.
     Html,
 }
 
 impl Format {
+    /// Every format, in the order `--help` lists them.
+    pub const ALL: [Format; 9] = [
+        Format::Text,
+        Format::Json,
+        Format::Sarif,
+        Format::Github,
+        Format::Gitlab,
+        Format::Junit,
+        Format::Jsonl,
+        Format::Csv,
+        Format::Html,
+    ];
+
+    /// Its name on the command line and in config files.
+    pub fn name(self) -> &'static str {
+        self.describe().0
+    }
+
+    /// What it writes, in one line.
+    pub fn about(self) -> &'static str {
+        self.describe().1
+    }
+
+    fn describe(self) -> (&'static str, &'static str) {
+        match self {
+            Format::Text => (
+                "text",
+                "Human-readable, `path:line:col` per finding, with remediation and a summary",
+            ),
+            Format::Json => ("json", "JSON document: findings and summary"),
+            Format::Sarif => ("sarif", "SARIF 2.1.0, accepted by GitHub code scanning"),
+            Format::Github => (
+                "github",
+                "GitHub Actions workflow commands (`::error file=...`), annotating pull requests",
+            ),
+            Format::Gitlab => {
+                ("gitlab", "GitLab secret-detection report (gl-secret-detection-report.json)")
+            }
+            Format::Junit => ("junit", "JUnit XML: one failing test case per finding"),
+            Format::Jsonl => ("jsonl", "JSON Lines: one finding per line"),
+            Format::Csv => ("csv", "CSV: one finding per row"),
+            Format::Html => (
+                "html",
+                "One self-contained HTML page for triage: summaries, timeline, filterable table",
+            ),
+        }
+    }
+
     /// The reporter for this format.
     pub fn reporter(self) -> Box<dyn Reporter> {
         match self {
