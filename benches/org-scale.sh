@@ -3,13 +3,17 @@
 #   1. REPOS generated repositories (make-history-repo.py, MIN..MAX commits each): one process
 #      `azleak git --repos-dir` vs 4 shards (`--shard K/4`, run side by side) + `azleak merge`;
 #      the merged JSON must equal the single-process JSON (elapsed aside).
-#   2. Incremental re-scan with --datastore of an unchanged BIG-commit repository: first scan vs
-#      re-scan (target: re-scan <= 5% of the first), and the datastore's size.
+#   2. Peak memory of one process over the first 20 repositories vs all of them (it must stay
+#      flat: each repository's blobs are scanned, recorded and dropped before the next).
+#   3. Incremental re-scan with --datastore of an unchanged BIG-commit repository: first scan vs
+#      re-scan (target: re-scan <= 5% of the first), and the datastore's size (--big 0: skip).
+#   4. All repositories into one datastore: its bytes per table (SQLite's dbstat), per blob id
+#      and per finding.
 # Wall and CPU (user+sys) seconds and peak RSS come from /usr/bin/time; the machine is shared,
 # so compare figures of the same run only.
-# usage: benches/org-scale.sh [--repos N] [--min C] [--max C] [--big C] [--work DIR]
+# usage: benches/org-scale.sh [--repos N] [--min C] [--max C] [--big C] [--work DIR] [--bin PATH]
 set -euo pipefail
-repos=200 min=500 max=5000 big=20000 work="${TMPDIR:-/tmp}/azleak-org-bench"
+repos=200 min=500 max=5000 big=20000 work="${TMPDIR:-/tmp}/azleak-org-bench" bin=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --repos) repos=$2; shift 2 ;;
@@ -17,11 +21,12 @@ while [ $# -gt 0 ]; do
     --max) max=$2; shift 2 ;;
     --big) big=$2; shift 2 ;;
     --work) work=$2; shift 2 ;;
+    --bin) bin=$(realpath "$2"); shift 2 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
 root="$(cd "$(dirname "$0")/.." && pwd)"
-bin="$root/target/release/azleak"
+bin="${bin:-$root/target/release/azleak}"
 gen="$root/../shared/bench/make-history-repo.py"
 [ -x "$bin" ] || { echo "build first: cargo build --release" >&2; exit 2; }
 [ -f "$gen" ] || { echo "needs $gen (the shared bench generator)" >&2; exit 2; }
@@ -47,6 +52,8 @@ done
 cd "$work"
 echo "== one process vs 4 shards + merge ($(nproc) cores, load: $(cut -d' ' -f1-3 /proc/loadavg))"
 measure "one process" "$bin" git --repos-dir clones -f json -o single.json
+ls -d clones/*/ | head -n 20 > first-20.txt
+measure "one process, first 20 repositories" "$bin" git --repos first-20.txt -f json -o first-20.json
 start=$(date +%s.%N)
 for k in 1 2 3 4; do
   /usr/bin/time -f "%e %U %S %M" -o "shard-$k.time" \
@@ -66,21 +73,36 @@ print("findings:", len(a["findings"]), "| merged equals one process:", a == b)
 if a != b:
     raise SystemExit(1)
 PY
-echo "== incremental re-scan of a $big-commit repository"
-if [ ! -d big ]; then
-  python3 "$gen" big --commits "$big" --seed 12 --quiet --manifest big.manifest.jsonl >/dev/null
-fi
-rm -f big.db
-measure "first scan, no datastore" "$bin" git big -f json -o big-plain.json
-measure "first scan, --datastore" "$bin" git big --datastore big.db -f json -o big-1.json
-measure "re-scan, unchanged" "$bin" git big --datastore big.db -f json -o big-2.json
-python3 -c "
+if [ "$big" -gt 0 ]; then # --big 0 leaves this part out
+  echo "== incremental re-scan of a $big-commit repository"
+  if [ ! -d big ]; then
+    python3 "$gen" big --commits "$big" --seed 12 --quiet --manifest big.manifest.jsonl >/dev/null
+  fi
+  rm -f big.db
+  measure "first scan, no datastore" "$bin" git big -f json -o big-plain.json
+  measure "first scan, --datastore" "$bin" git big --datastore big.db -f json -o big-1.json
+  measure "re-scan, unchanged" "$bin" git big --datastore big.db -f json -o big-2.json
+  python3 -c "
 import json
 a = json.load(open('big-1.json'))['summary']; b = json.load(open('big-2.json'))['summary']
 print('blobs first', a['files'], 'blobs re-scan', b['files'], 'commits', b['commits'])"
-blobs=$(python3 -c "import json; print(json.load(open('big-1.json'))['summary']['files'])")
-size=$(stat -c %s big.db)
-echo "datastore: $size bytes for $blobs blob ids ($(echo "scale=1; $size / $blobs" | bc) B per blob)"
+  blobs=$(python3 -c "import json; print(json.load(open('big-1.json'))['summary']['files'])")
+  size=$(stat -c %s big.db)
+  echo "datastore: $size bytes for $blobs blob ids ($(echo "scale=1; $size / $blobs" | bc) B per blob)"
+fi
 rm -f all.db
 measure "all repositories into one datastore" "$bin" git --repos-dir clones --datastore all.db -f json -o all.json
 echo "datastore of all repositories: $(stat -c %s all.db) bytes"
+python3 - <<'PY'
+import json, sqlite3
+db = sqlite3.connect("all.db")
+blobs = db.execute("SELECT count(*) FROM blobs").fetchone()[0]
+findings = db.execute("SELECT count(*) FROM findings").fetchone()[0]
+sizes = dict(db.execute("SELECT name, sum(pgsize) FROM dbstat GROUP BY name"))
+for name, size in sorted(sizes.items(), key=lambda kv: -kv[1]):
+    print(f"  {name}: {size} bytes")
+b = sizes.get("blobs", 0)
+f = sum(v for k, v in sizes.items() if k == "findings" or k.startswith("sqlite_autoindex_findings"))
+print(f"blob ids: {blobs}, {b / max(blobs, 1):.1f} B each, {b / max(blobs, 1) * 1e6 / 2**20:.0f} MiB per 1M")
+print(f"findings: {findings}, {f / max(findings, 1):.0f} B each, {f / max(findings, 1) * 1e5 / 2**20:.0f} MiB per 100k")
+PY

@@ -6,7 +6,8 @@
 //! [`scan`] pairs matches with the identities near them ([`pair`]) and places them in files as
 //! [`finding::Finding`]s; the [`filter`] stage (threshold,
 //! allowlists, inline `azleak:allow`, baselines, fingerprints), with the settings [`config`]
-//! loads, drops known ones; findings are sorted and handed to a reporter (`report`). The binary in
+//! loads, drops known ones; [`enrich`] adds owners and verification; findings are sorted
+//! and handed to a reporter (`report`). The binary in
 //! `main.rs` only parses arguments and calls [`cli::run`].
 
 #![warn(missing_docs, clippy::print_stdout, clippy::print_stderr)]
@@ -14,6 +15,7 @@
 pub mod cli;
 pub mod config;
 pub mod detect;
+pub mod enrich;
 pub mod expand;
 pub mod filter;
 pub mod finding;

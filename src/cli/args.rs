@@ -511,7 +511,8 @@ const ORG_HEADING: &str = "Many repositories, shards and the datastore";
 pub struct GitArgs {
     /// The repositories: each a working tree (or any directory inside it), or a bare repository
     /// (default: the one in .). Several repositories are scanned one after the other into one
-    /// report, each finding naming its repository.
+    /// report, each finding naming its repository; copies of a secret are grouped per
+    /// repository (two forks holding it have a group each, with different ids).
     #[arg(value_name = "REPO")]
     pub repos: Vec<PathBuf>,
     /// Also scan the repositories listed in FILE, one path per line ('-': standard input;

@@ -3,6 +3,7 @@
 //! and returns an [`Outcome`] that maps to the exit code.
 
 pub mod args;
+mod enrich;
 mod git;
 mod org;
 
@@ -13,7 +14,6 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 
 use crate::config::{self, BaselineMode, ConfigSource, Overrides, Settings};
-use crate::finding::{Finding, VerificationStatus};
 use crate::report::{Redacted, Redactor, Report, ReportOptions, ScanKind, escape_display};
 use crate::rules::RuleSet;
 use crate::scan::{ScanOptions, ScanOutput, Scanner, scan_paths, scan_stdin_bytes};
@@ -218,9 +218,7 @@ pub fn finish(
     } else {
         Redactor::new(output.findings.iter().map(|f| &f.secret))
     };
-    let fail_on_valid = opts.verify.fail_on == Some(args::FailOn::Valid);
-    if (opts.verify.only_verified || fail_on_valid) && !settings.verify.enabled {
-        let flag = if opts.verify.only_verified { "--only-verified" } else { "--fail-on valid" };
+    if let (Some(flag), false) = (enrich::verification_gate(opts), settings.verify.enabled) {
         anyhow::bail!("{flag} needs --verify (or [verify] enabled = true in the config file)");
     }
     let update = crate::filter::apply(settings, &mut output, kind)?;
@@ -243,68 +241,11 @@ pub fn finish(
             writeln!(io.stderr, "azleak: {what} baseline {}", escape_display(&path))?;
         }
     }
-    if let Some(inventory) = &settings.inventory {
-        let as_of = opts.inventory.as_of.unwrap_or_else(chrono::Utc::now);
-        inventory.attach(&mut output.findings, as_of);
-        let unmatched = inventory.without_hint();
-        if unmatched > 0 && !opts.quiet {
-            writeln!(
-                io.stderr,
-                "azleak: warning: {unmatched} app {} in the inventory {} no hint and cannot be \
-                 matched to a secret",
-                if unmatched == 1 { "credential" } else { "credentials" },
-                if unmatched == 1 { "has" } else { "have" },
-            )?;
-        }
-    }
-    // Verification runs on the filtered findings only: what is allowlisted, allowed inline,
-    // baselined or below the threshold is never sent anywhere.
-    let verified = settings
-        .verify
-        .enabled
-        .then(|| crate::verify::verify(&mut output.findings, &verify_options(&settings.verify)));
-    let unknown = output
-        .findings
-        .iter()
-        .filter(|f| {
-            f.verification.as_ref().is_some_and(|v| v.status == VerificationStatus::Unknown)
-        })
-        .count();
-    let is_valid = |f: &Finding| {
-        f.verification.as_ref().is_some_and(|v| v.status == VerificationStatus::Valid)
-    };
-    let summary_line = verified.as_ref().map(|report| verify_summary(&output.findings, report));
-    if opts.verify.only_verified {
-        output.findings.retain(is_valid);
-    }
-    let gated = opts.verify.only_verified || fail_on_valid;
-    let failing = output
-        .findings
-        .iter()
-        .filter(|f| !fail_on_valid || is_valid(f))
-        .filter(|f| {
-            !opts.inventory.fail_unexpired_only || !crate::inventory::only_expired_owners(f)
-        })
-        .count();
-    if let (Some(report), false) = (&verified, opts.quiet) {
-        if opts.verbose {
-            for line in &report.log {
-                let line = redactor.redact(line);
-                writeln!(io.stderr, "azleak: verify: {}", escape_display(&line))?;
-            }
-        }
-        if let Some(line) = &summary_line {
-            writeln!(io.stderr, "azleak: {line}")?;
-        }
-        if gated && unknown > 0 {
-            writeln!(
-                io.stderr,
-                "azleak: warning: {unknown} {} could not be verified (unknown): the exit code is \
-                 2 unless a live secret is found",
-                if unknown == 1 { "finding" } else { "findings" }
-            )?;
-        }
-    }
+    // Owners and verification of the filtered findings only: what is allowlisted, allowed
+    // inline, baselined or below the threshold is never sent anywhere.
+    let enrichment = crate::enrich::Enrichment::from_settings(settings, opts.inventory.as_of);
+    let enriched = crate::enrich::enrich(&mut output.findings, &enrichment);
+    let gated = enrich::gate(&mut output.findings, &enriched, &redactor, opts, io)?;
     let here = settings.cwd().to_path_buf();
     let options = ReportOptions {
         show_secrets: opts.show_secrets,
@@ -322,11 +263,8 @@ pub fn finish(
         // Annotations resolve paths against the Actions workspace.
         workspace: workspace(here),
     };
-    let mut outcome = emit(output, redactor, rules, options, opts, io)?;
-    outcome.findings = failing;
-    // A check that could not be made must not pass for "no live secret".
-    outcome.errors += if gated { unknown } else { 0 };
-    Ok(outcome)
+    let outcome = emit(output, redactor, rules, options, opts, io)?;
+    Ok(gated.apply(outcome))
 }
 
 /// The GitHub Actions workspace (`GITHUB_WORKSPACE`), which annotations' paths are relative to.
@@ -377,44 +315,6 @@ pub(crate) fn emit(
     );
     write_report(&output, rules, &options, opts, io)?;
     Ok(outcome)
-}
-
-/// The stage's options: the settings, with the client defaults where none is set.
-fn verify_options(settings: &config::VerifySettings) -> crate::verify::VerifyOptions {
-    let mut options = crate::verify::VerifyOptions {
-        authority: settings.authority.clone(),
-        storage: settings.storage.clone(),
-        ..Default::default()
-    };
-    if let Some(secs) = settings.timeout_secs {
-        options.client.timeout = std::time::Duration::from_secs(secs);
-    }
-    if let Some(rate) = settings.rate {
-        options.client.rate_per_host = rate;
-    }
-    options
-}
-
-/// `verified 3 findings (2 requests): 1 valid, 2 unverifiable`.
-fn verify_summary(findings: &[Finding], report: &crate::verify::VerifyReport) -> String {
-    let mut counts: std::collections::BTreeMap<VerificationStatus, usize> = Default::default();
-    for f in findings {
-        if let Some(v) = &f.verification {
-            *counts.entry(v.status).or_default() += 1;
-        }
-    }
-    let parts: Vec<String> = counts
-        .iter()
-        .map(|(status, n)| format!("{n} {}", crate::verify::status_name(*status)))
-        .collect();
-    format!(
-        "verified {} {} ({} {}): {}",
-        findings.len(),
-        if findings.len() == 1 { "finding" } else { "findings" },
-        report.requests,
-        if report.requests == 1 { "request" } else { "requests" },
-        if parts.is_empty() { "nothing to verify".to_string() } else { parts.join(", ") }
-    )
 }
 
 fn init(args: &InitArgs, io: &mut Io<'_>) -> Result<Outcome> {

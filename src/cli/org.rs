@@ -16,8 +16,9 @@ use super::args::{
     ColorChoice, FilterArgs, FormatArg, GitArgs, MergeArgs, OutputArgs, ReportArgs, StatusArg,
     TriageArgs,
 };
-use super::{Io, Outcome, emit, error_message, load_rules, overrides, scanner};
+use super::{Io, Outcome, emit, enrich, error_message, load_rules, overrides, scanner};
 use crate::config::{self, Coverage, Settings};
+use crate::enrich::Enriched;
 use crate::finding::{Confidence, Secret};
 use crate::org::{RepoOutput, Shard, combine, list_repos, repo_name};
 use crate::report::{Redactor, ReportOptions, ScanKind};
@@ -40,6 +41,16 @@ pub(super) fn git_org(args: &GitArgs, io: &mut Io<'_>) -> Result<Outcome> {
             "--baseline and --write-baseline name one repository's baseline; with several \
              repositories, set `baseline` in each repository's azleak.toml, or use --datastore \
              and `azleak triage`"
+        );
+    }
+    // Each repository is verified with its own settings, on top of the command line; a gate on
+    // verification needs it asked for on the command line, so that it holds for every one.
+    if let (Some(flag), false) =
+        (enrich::verification_gate(&args.output), args.output.verify.verify)
+    {
+        bail!(
+            "{flag} needs --verify on the command line in a run over several repositories (or \
+             with --datastore or --shard)"
         );
     }
     let shard = match (&args.shard, args.shard_count) {
@@ -86,12 +97,16 @@ pub(super) fn git_org(args: &GitArgs, io: &mut Io<'_>) -> Result<Outcome> {
         None => None,
     };
     let started = std::time::Instant::now();
+    // One instant for the whole run: every repository's expiry is judged at the same time.
+    let as_of = args.output.inventory.as_of.unwrap_or_else(chrono::Utc::now);
     let mut secrets: Vec<Secret> = Vec::new();
+    let mut enriched = Enriched::default();
     let mut outputs = Vec::new();
     for (name, path) in repos {
-        let output = match scan_repo(args, &name, &path, store.as_ref().zip(run)) {
-            Ok((output, found)) => {
+        let output = match scan_repo(args, &name, &path, as_of, store.as_ref().zip(run)) {
+            Ok(Scanned { output, secrets: found, enriched: done }) => {
                 secrets.extend(found);
+                enriched.add(&name, done);
                 Ok(output)
             }
             Err(e) => Err(error_message(&e)),
@@ -114,17 +129,30 @@ pub(super) fn git_org(args: &GitArgs, io: &mut Io<'_>) -> Result<Outcome> {
     let rules = load_rules(&args.output.rules)?;
     let min_confidence = args.output.min_confidence.map_or(Confidence::Medium, Into::into);
     let options = report_options(&args.output, min_confidence);
-    emit(output, redactor, &rules, options, &args.output, io)
+    let gated = enrich::gate(&mut output.findings, &enriched, &redactor, &args.output, io)?;
+    let outcome = emit(output, redactor, &rules, options, &args.output, io)?;
+    Ok(gated.apply(outcome))
 }
 
-/// Scans one repository's history with its own settings, records it in the datastore, and
-/// returns its filtered output and every secret found (for redaction).
+/// One repository's part of a run.
+struct Scanned {
+    /// Its filtered, enriched findings (naming the repository) and summary.
+    output: ScanOutput,
+    /// Every secret found, before the filter (for redaction).
+    secrets: Vec<Secret>,
+    /// What the enrichment stage did.
+    enriched: Enriched,
+}
+
+/// Scans one repository's history with its own settings, filters and enriches its findings
+/// (the stages of a single scan), records it in the datastore, and returns its part of the run.
 fn scan_repo(
     args: &GitArgs,
     name: &str,
     path: &Path,
+    as_of: chrono::DateTime<chrono::Utc>,
     store: Option<(&Store, i64)>,
-) -> Result<(ScanOutput, Vec<Secret>)> {
+) -> Result<Scanned> {
     if !path.exists() {
         bail!("no such directory");
     }
@@ -151,6 +179,9 @@ fn scan_repo(
     if let Some(update) = crate::filter::apply(&settings, &mut output, ScanKind::History)? {
         update.baseline.write(&update.path)?;
     }
+    crate::org::qualify(name, &mut output.findings);
+    let enrichment = crate::enrich::Enrichment::from_settings(&settings, Some(as_of));
+    let enriched = crate::enrich::enrich(&mut output.findings, &enrichment);
     if let Some((store, run)) = store {
         let show = args.output.show_secrets;
         let redactor = if show { Redactor::disabled() } else { Redactor::new(secrets.iter()) };
@@ -166,7 +197,7 @@ fn scan_repo(
         )?;
     }
     output.blob_ids = Vec::new();
-    Ok((output, secrets))
+    Ok(Scanned { output, secrets, enriched })
 }
 
 /// The version of what decides a blob's findings: azleak's version, every rule as loaded, and

@@ -135,7 +135,8 @@ pub fn merge_reports(reports: &[(String, String)]) -> Result<String, MergeError>
             }
         }
         take(&mut doc, n + 1, path)?;
-        add(&mut merged.summary, doc.summary);
+        // The shards' paths are already repository-qualified.
+        super::add_summary(&mut merged.summary, doc.summary);
     }
     let sort_key = |k: &Key| {
         (
@@ -152,7 +153,8 @@ pub fn merge_reports(reports: &[(String, String)]) -> Result<String, MergeError>
     // The same report given twice (a retried shard) adds nothing.
     keyed.dedup_by(|a, b| a.2.get() == b.2.get());
     // Each group id once, taken from the report of the first finding naming it (as one
-    // process writes it, even when two repositories' groups share an id).
+    // process writes it; group ids are qualified by repository, so a repository's groups are
+    // all in the one shard that scanned it).
     let mut ordered_groups = Vec::new();
     let mut written = std::collections::HashSet::new();
     for (key, n, _) in &keyed {
@@ -171,35 +173,6 @@ pub fn merge_reports(reports: &[(String, String)]) -> Result<String, MergeError>
         .map_err(|e| MergeError::Parse { path: first_path, message: e.to_string() })?;
     out.push('\n');
     Ok(out)
-}
-
-/// Adds a shard's summary to the merged one (its paths are already repository-qualified).
-fn add(s: &mut Summary, other: Summary) {
-    let elapsed = s.elapsed.max(other.elapsed);
-    let shallow = match (s.shallow, other.shallow) {
-        (None, None) => None,
-        (a, b) => Some(a.unwrap_or(false) || b.unwrap_or(false)),
-    };
-    let sum = |a: Option<u64>, b: Option<u64>| match (a, b) {
-        (None, None) => None,
-        (a, b) => Some(a.unwrap_or(0) + b.unwrap_or(0)),
-    };
-    s.repositories = sum(s.repositories, other.repositories);
-    s.repositories_failed = sum(s.repositories_failed, other.repositories_failed);
-    s.commits = sum(s.commits, other.commits);
-    s.files += other.files;
-    s.bytes += other.bytes;
-    s.archive_members += other.archive_members;
-    s.binary += other.binary;
-    s.below_threshold += other.below_threshold;
-    s.allowed_inline += other.allowed_inline;
-    s.allowlisted += other.allowlisted;
-    s.in_baseline += other.in_baseline;
-    s.stale_baseline += other.stale_baseline;
-    s.skipped.extend(other.skipped);
-    s.errors.extend(other.errors);
-    s.shallow = shallow;
-    s.elapsed = elapsed;
 }
 
 /// A merged report read back as findings, to render it in another format.

@@ -8,11 +8,14 @@
 
 pub mod merge;
 
+use std::collections::HashMap;
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 
+use crate::finding::{CopyGroup, Finding};
 use crate::scan::{ScanOutput, Summary};
 use crate::source::ScanError;
 
@@ -174,10 +177,11 @@ pub struct RepoOutput {
     pub output: Result<ScanOutput, String>,
 }
 
-/// Joins the outputs of several repositories into one: each finding names its repository,
-/// skipped and error paths are prefixed with `NAME: `, counts are summed, and a repository that
-/// failed is one error (`NAME: message`) counted in `summary.repositories_failed`. The result
-/// does not depend on the order of `outputs`, so shards merge into the same report.
+/// Joins the outputs of several repositories into one: each finding names its repository
+/// ([`qualify`]), skipped and error paths are prefixed with `NAME: `, counts are summed, and a
+/// repository that failed is one error (`NAME: message`) counted in
+/// `summary.repositories_failed`. The result does not depend on the order of `outputs`, so
+/// shards merge into the same report.
 pub fn combine(outputs: Vec<RepoOutput>) -> ScanOutput {
     let mut all = ScanOutput::default();
     let s = &mut all.summary;
@@ -185,12 +189,10 @@ pub fn combine(outputs: Vec<RepoOutput>) -> ScanOutput {
     s.repositories_failed = Some(0);
     for RepoOutput { name, output } in outputs {
         match output {
-            Ok(out) => {
-                add_summary(s, &name, out.summary);
-                all.findings.extend(out.findings.into_iter().map(|mut f| {
-                    f.repository = Some(name.clone());
-                    f
-                }));
+            Ok(mut out) => {
+                qualify(&name, &mut out.findings);
+                add_summary(s, qualified_summary(&name, out.summary));
+                all.findings.extend(out.findings);
                 all.blob_ids.extend(out.blob_ids);
             }
             Err(message) => {
@@ -204,10 +206,56 @@ pub fn combine(outputs: Vec<RepoOutput>) -> ScanOutput {
     all
 }
 
-/// Adds one repository's summary to the run's.
-pub fn add_summary(s: &mut Summary, name: &str, other: Summary) {
-    *s.repositories.get_or_insert(0) += other.repositories.unwrap_or(1);
-    *s.repositories_failed.get_or_insert(0) += other.repositories_failed.unwrap_or(0);
+/// Names the repository `name` in each of its findings that names none yet, and gives their
+/// copy groups ids of the repository's own: a copy group lists the copies of one secret in one
+/// repository, so two forks holding the same secret at the same place have a group each, with
+/// different ids (derived from the repository's name and the group's id within it, never from
+/// the secret). Findings already qualified are left as they are, so qualifying twice changes
+/// nothing.
+pub fn qualify(name: &str, findings: &mut [Finding]) {
+    let mut groups: HashMap<String, Arc<CopyGroup>> = HashMap::new();
+    for f in findings.iter_mut().filter(|f| f.repository.is_none()) {
+        f.repository = Some(name.to_string());
+        if let Some(group) = &mut f.copies {
+            let qualified = groups.entry(group.id.clone()).or_insert_with(|| {
+                let parts: [&[u8]; 3] =
+                    [b"azleak-copies-repository-v1", name.as_bytes(), group.id.as_bytes()];
+                let id = crate::finding::hash_parts(&parts)[..16].to_string();
+                Arc::new(CopyGroup { id, locations: group.locations.clone() })
+            });
+            *group = Arc::clone(qualified);
+        }
+    }
+}
+
+/// One repository's summary as part of a run's: it counts as one repository, and its skipped
+/// and error paths are prefixed with `NAME: `.
+pub fn qualified_summary(name: &str, mut s: Summary) -> Summary {
+    s.repositories = Some(s.repositories.unwrap_or(1));
+    for k in &mut s.skipped {
+        k.path = format!("{name}: {}", k.path);
+    }
+    for e in &mut s.errors {
+        e.path = format!("{name}: {}", e.path);
+    }
+    s
+}
+
+/// Adds a summary (of a repository, or of a shard's run) to a run's: counts are summed (an
+/// optional count stays `None` only if both are), a run is shallow if any part is, and the
+/// elapsed time is the longest part's (shards run side by side). Paths are taken as they are.
+pub fn add_summary(s: &mut Summary, other: Summary) {
+    let sum = |a: Option<u64>, b: Option<u64>| match (a, b) {
+        (None, None) => None,
+        (a, b) => Some(a.unwrap_or(0) + b.unwrap_or(0)),
+    };
+    s.repositories = sum(s.repositories, other.repositories);
+    s.repositories_failed = sum(s.repositories_failed, other.repositories_failed);
+    s.commits = sum(s.commits, other.commits);
+    s.shallow = match (s.shallow, other.shallow) {
+        (None, None) => None,
+        (a, b) => Some(a.unwrap_or(false) || b.unwrap_or(false)),
+    };
     s.files += other.files;
     s.bytes += other.bytes;
     s.archive_members += other.archive_members;
@@ -217,21 +265,9 @@ pub fn add_summary(s: &mut Summary, name: &str, other: Summary) {
     s.allowlisted += other.allowlisted;
     s.in_baseline += other.in_baseline;
     s.stale_baseline += other.stale_baseline;
-    if let Some(c) = other.commits {
-        *s.commits.get_or_insert(0) += c;
-    }
-    if let Some(shallow) = other.shallow {
-        s.shallow = Some(s.shallow.unwrap_or(false) || shallow);
-    }
     s.elapsed = s.elapsed.max(other.elapsed);
-    s.skipped.extend(other.skipped.into_iter().map(|mut k| {
-        k.path = format!("{name}: {}", k.path);
-        k
-    }));
-    s.errors.extend(other.errors.into_iter().map(|mut e| {
-        e.path = format!("{name}: {}", e.path);
-        e
-    }));
+    s.skipped.extend(other.skipped);
+    s.errors.extend(other.errors);
 }
 
 #[cfg(test)]

@@ -398,7 +398,7 @@ impl Store {
         for row in rows {
             let (repo, text) = row.map_err(|e| self.err(e))?;
             if let Ok(s) = serde_json::from_str::<Summary>(&text) {
-                crate::org::add_summary(&mut summary, &repo, s);
+                crate::org::add_summary(&mut summary, crate::org::qualified_summary(&repo, s));
             }
         }
         summary.sort();

@@ -8,7 +8,7 @@ use crate::util::{
 };
 
 /// A repository at `dir/name` with one commit holding `files`.
-fn clone_at(dir: &Path, name: &str, files: &[(&str, &str)]) -> std::path::PathBuf {
+pub(crate) fn clone_at(dir: &Path, name: &str, files: &[(&str, &str)]) -> std::path::PathBuf {
     let path = dir.join(name);
     std::fs::create_dir_all(&path).unwrap();
     git_cli(&path, &["init", "-q"]);
