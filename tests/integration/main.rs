@@ -17,6 +17,7 @@ mod hardening_output;
 mod hardening_scale;
 mod legacy_quality;
 mod org;
+mod org_incremental;
 mod output_formats;
 mod pairing;
 mod pipeline;
