@@ -74,9 +74,15 @@ pub enum Command {
 /// `azleak merge`
 #[derive(Debug, Args)]
 pub struct MergeArgs {
-    /// JSON reports written by `azleak git ... --shard K/N --format json`.
+    /// JSON reports written by `azleak git ... --shard K/N --format json` (with --datastore:
+    /// the shards' datastores).
     #[arg(value_name = "REPORT", required = true)]
     pub reports: Vec<PathBuf>,
+    /// Merge datastores instead: the inputs are the shards' datastores (`--shard K/N
+    /// --datastore shard-K.db`), merged into FILE (created if missing; merging a store again
+    /// adds nothing). Report from FILE with `azleak report --datastore FILE`.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["format", "output", "sarif_category"])]
+    pub datastore: Option<PathBuf>,
     /// Format of the merged report (json: the shards' findings exactly as written; any other
     /// format renders the merged findings).
     #[arg(short, long, value_enum, default_value_t = FormatArg::Json)]

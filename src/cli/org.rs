@@ -235,6 +235,9 @@ fn report_options(opts: &OutputArgs, min_confidence: Confidence) -> ReportOption
 
 /// `azleak merge REPORT...`
 pub(super) fn merge(args: &MergeArgs, io: &mut Io<'_>) -> Result<Outcome> {
+    if let Some(out) = &args.datastore {
+        return merge_datastores(out, &args.reports, io);
+    }
     let mut reports = Vec::new();
     for path in &args.reports {
         let text = std::fs::read_to_string(path)
@@ -279,6 +282,29 @@ pub(super) fn merge(args: &MergeArgs, io: &mut Io<'_>) -> Result<Outcome> {
         errors: doc["summary"]["errors"].as_array().map_or(0, Vec::len),
         failed_repositories: failed,
     })
+}
+
+/// `azleak merge --datastore OUT STORE...`
+fn merge_datastores(out: &Path, inputs: &[PathBuf], io: &mut Io<'_>) -> Result<Outcome> {
+    let store = Store::open(out)?;
+    let (mut runs, mut repositories, mut findings) = (0, 0, 0);
+    for input in inputs {
+        if std::path::absolute(input).ok() == std::path::absolute(out).ok() {
+            bail!("{}: is the output datastore", input.display());
+        }
+        let merged = store.merge_from(input)?;
+        runs += merged.runs;
+        repositories += merged.repositories;
+        findings += merged.findings;
+    }
+    writeln!(
+        io.stdout,
+        "azleak: merged {} datastores into {}: {runs} new runs, {repositories} repositories, \
+         {findings} findings",
+        inputs.len(),
+        out.display()
+    )?;
+    Ok(Outcome::default())
 }
 
 /// `azleak report --datastore FILE`

@@ -29,8 +29,10 @@ use crate::finding::{
 use crate::report::Redactor;
 use crate::scan::Summary;
 
+mod merge;
 mod walked;
 
+pub use merge::Merged;
 pub use walked::{FindingKey, Touch, Walked};
 
 /// How long a writer waits for another process's write to end.

@@ -39,7 +39,7 @@ pub enum Touch {
 /// A stored finding's key in its repository: (fingerprint, part, member or "").
 pub type FindingKey = (String, String, String);
 
-const TABLE: &str = "CREATE TABLE IF NOT EXISTS walks(repo INTEGER PRIMARY KEY,
+pub(super) const TABLE: &str = "CREATE TABLE IF NOT EXISTS walks(repo INTEGER PRIMARY KEY,
     ruleset TEXT NOT NULL, run INTEGER NOT NULL, refs TEXT NOT NULL, tips BLOB NOT NULL)";
 
 impl Store {

@@ -18,6 +18,7 @@ mod hardening_scale;
 mod legacy_quality;
 mod org;
 mod org_incremental;
+mod org_store_merge;
 mod output_formats;
 mod pairing;
 mod pipeline;
