@@ -179,3 +179,66 @@ fn touch_findings(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_run_killed_while_recording_leaves_neither_its_findings_nor_its_tips() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("azleak.db")).unwrap();
+        let redactor = Redactor::disabled();
+        let summary = Summary::default();
+        let run = store.begin_run("v").unwrap();
+        let tips = [[1u8; 20]];
+        let walk = Some(("refs-1", &tips[..]));
+        store
+            .record_walked(
+                run,
+                "r",
+                "v",
+                &[],
+                &[],
+                &summary,
+                &redactor,
+                false,
+                walk,
+                &Touch::Nothing,
+            )
+            .unwrap();
+        let first = Walked { run, refs: "refs-1".into(), tips: tips.to_vec() };
+        assert_eq!(store.walked("r", "v").unwrap(), Some(first.clone()));
+        assert_eq!(store.walked("r", "other rules").unwrap(), None);
+        // The next run dies while writing its walk: its blobs and summary go too.
+        let next = store.begin_run("v").unwrap();
+        store
+            .conn
+            .execute_batch(
+                "CREATE TEMP TRIGGER killed BEFORE UPDATE ON walks BEGIN
+                 SELECT RAISE(ABORT, 'killed'); END",
+            )
+            .unwrap();
+        let new_tips = [[2u8; 20]];
+        let err = store
+            .record_walked(
+                next,
+                "r",
+                "v",
+                &[[3u8; 20]],
+                &[],
+                &summary,
+                &redactor,
+                false,
+                Some(("refs-2", &new_tips[..])),
+                &Touch::AllOfRun(run),
+            )
+            .unwrap_err();
+        assert!(err.to_string().contains("killed"), "{err}");
+        assert_eq!(store.walked("r", "v").unwrap(), Some(first));
+        assert!(store.scanned_blobs("r", "v").unwrap().is_empty());
+        let summary_run: i64 =
+            store.conn.query_row("SELECT run FROM summaries", [], |r| r.get(0)).unwrap();
+        assert_eq!(summary_run, run);
+    }
+}
