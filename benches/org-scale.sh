@@ -4,12 +4,15 @@
 #      `azleak git --repos-dir` vs 4 shards (`--shard K/4`, run side by side) + `azleak merge`;
 #      the merged JSON must equal the single-process JSON (elapsed aside).
 #   2. Incremental re-scan with --datastore of an unchanged BIG-commit repository: first scan vs
-#      re-scan (target: re-scan <= 5% of the first), and the datastore's size.
+#      re-scan (target: re-scan <= 5% of the first), a re-scan after one new commit, and the
+#      datastore's size; with --gitgit DIR (a clone of git/git, e.g. a bare one), the same on it.
+#   --only-incremental skips part 1.
 # Wall and CPU (user+sys) seconds and peak RSS come from /usr/bin/time; the machine is shared,
 # so compare figures of the same run only.
 # usage: benches/org-scale.sh [--repos N] [--min C] [--max C] [--big C] [--work DIR]
+#                             [--gitgit DIR] [--only-incremental]
 set -euo pipefail
-repos=200 min=500 max=5000 big=20000 work="${TMPDIR:-/tmp}/azleak-org-bench"
+repos=200 min=500 max=5000 big=20000 work="${TMPDIR:-/tmp}/azleak-org-bench" gitgit="" only_inc=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --repos) repos=$2; shift 2 ;;
@@ -17,6 +20,8 @@ while [ $# -gt 0 ]; do
     --max) max=$2; shift 2 ;;
     --big) big=$2; shift 2 ;;
     --work) work=$2; shift 2 ;;
+    --gitgit) gitgit=$(cd "$2" && pwd); shift 2 ;;
+    --only-incremental) only_inc=1; shift ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -35,6 +40,7 @@ measure() { # label, command...: prints "label: wall s, cpu s, peak MiB"
     "$(echo "$user + $sys" | bc)" "$(echo "$rss / 1024" | bc)"
   rm -f "$out"
 }
+if [ -z "$only_inc" ]; then
 echo "== generating $repos repositories ($min-$max commits) in $work/clones"
 span=$((max - min + 1))
 for i in $(seq 0 $((repos - 1))); do
@@ -66,7 +72,9 @@ print("findings:", len(a["findings"]), "| merged equals one process:", a == b)
 if a != b:
     raise SystemExit(1)
 PY
-echo "== incremental re-scan of a $big-commit repository"
+fi
+cd "$work"
+echo "== incremental re-scan of a $big-commit repository ($(nproc) cores, load: $(cut -d' ' -f1-3 /proc/loadavg))"
 if [ ! -d big ]; then
   python3 "$gen" big --commits "$big" --seed 12 --quiet --manifest big.manifest.jsonl >/dev/null
 fi
@@ -78,9 +86,32 @@ python3 -c "
 import json
 a = json.load(open('big-1.json'))['summary']; b = json.load(open('big-2.json'))['summary']
 print('blobs first', a['files'], 'blobs re-scan', b['files'], 'commits', b['commits'])"
+git -C big -c user.name=bench -c user.email=bench@example.com -c commit.gpgsign=false \
+  commit -q --allow-empty -m "bench: one more commit $(date +%s)"
+printf 'AZURE_CLIENT_SECRET=zzz8Q~zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzblP\n' > big/bench-new.env # azleak:allow
+git -C big add bench-new.env
+git -C big -c user.name=bench -c user.email=bench@example.com -c commit.gpgsign=false \
+  commit -q -m "bench: a new secret $(date +%s)"
+measure "re-scan, two new commits" "$bin" git big --datastore big.db -f json -o big-3.json
+python3 -c "
+import json
+b = json.load(open('big-3.json'))
+print('after two new commits: commits walked', b['summary']['commits'], 'blobs read', b['summary']['files'], 'findings', len(b['findings']))"
 blobs=$(python3 -c "import json; print(json.load(open('big-1.json'))['summary']['files'])")
 size=$(stat -c %s big.db)
 echo "datastore: $size bytes for $blobs blob ids ($(echo "scale=1; $size / $blobs" | bc) B per blob)"
+if [ -n "$gitgit" ]; then
+  echo "== git/git: $gitgit ($(git -C "$gitgit" rev-list --all | wc -l) commits, load: $(cut -d' ' -f1-3 /proc/loadavg))"
+  rm -f gitgit.db
+  measure "git/git first scan, --datastore" "$bin" git "$gitgit" --datastore gitgit.db -f json -o gitgit-1.json
+  measure "git/git re-scan, unchanged" "$bin" git "$gitgit" --datastore gitgit.db -f json -o gitgit-2.json
+  python3 -c "
+import json
+a = json.load(open('gitgit-1.json'))['summary']; b = json.load(open('gitgit-2.json'))['summary']
+print('git/git: commits', a['commits'], '->', b['commits'], '| blobs', a['files'], '->', b['files'])"
+  echo "git/git datastore: $(stat -c %s gitgit.db) bytes"
+fi
+[ -n "$only_inc" ] && exit 0
 rm -f all.db
 measure "all repositories into one datastore" "$bin" git --repos-dir clones --datastore all.db -f json -o all.json
 echo "datastore of all repositories: $(stat -c %s all.db) bytes"
