@@ -538,8 +538,10 @@ pub struct GitArgs {
     #[arg(long, value_name = "N", conflicts_with = "shard", help_heading = ORG_HEADING,
           value_parser = clap::value_parser!(u32).range(1..))]
     pub shard_count: Option<u32>,
-    /// Record scanned blobs and findings in this SQLite file, and skip blobs it already holds
-    /// under the current rules (incremental re-scans). Report from it with `azleak report`.
+    /// Record scanned blobs, findings and each repository's refs in this SQLite file; re-scans
+    /// under the same rules walk only commits the last complete scan did not reach (nothing if
+    /// the refs are unchanged). Report from it with `azleak report`; merge shards' stores with
+    /// `azleak merge --datastore`.
     #[arg(long, value_name = "FILE", help_heading = ORG_HEADING)]
     pub datastore: Option<PathBuf>,
     /// Scan only a commit range, as on a pull request: with 'BASE..HEAD', only secrets added by

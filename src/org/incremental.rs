@@ -62,16 +62,20 @@ pub fn plan(
         touch: Touch::Nothing,
         shallow: false,
     };
-    let Ok(opened) = crate::source::git::open(path) else { return Ok(plan) };
-    let repo = &opened.repo;
-    plan.shallow = repo.is_shallow();
-    plan.refs = read_refs(repo);
+    // Reading refs reads a few objects, each checked before libgit2 reads it; the walks of the
+    // commit graph below read many, so they use a repository whose loose objects are checked.
+    let Ok(opened) = crate::source::git::open_unchecked(path) else { return Ok(plan) };
+    plan.shallow = opened.repo.is_shallow();
+    plan.refs = read_refs(&opened);
     let (Some(previous), Some(now)) = (previous, &plan.refs) else { return Ok(plan) };
     if now.digest == previous.refs {
         plan.unchanged = true;
         plan.touch = Touch::AllOfRun(previous.run);
         return Ok(plan);
     }
+    drop(opened);
+    let Ok(opened) = crate::source::git::open(path) else { return Ok(plan) };
+    let repo = &opened.repo;
     let kept = kept_tips(repo, &previous.tips, &now.tips);
     plan.touch = if kept.len() == previous.tips.len() {
         Touch::AllOfRun(previous.run)
@@ -101,8 +105,8 @@ pub fn plan(
 
 /// The refs of the repository at `path` now (`None` if it or some ref cannot be read).
 pub fn refs_now(path: &Path) -> Option<Refs> {
-    let opened = crate::source::git::open(path).ok()?;
-    read_refs(&opened.repo)
+    let opened = crate::source::git::open_unchecked(path).ok()?;
+    read_refs(&opened)
 }
 
 fn raw(oid: Oid) -> [u8; 20] {
@@ -113,7 +117,8 @@ fn raw(oid: Oid) -> [u8; 20] {
 
 /// Every ref's name and target, HEAD's, and the loose ref files' names, digested; and the
 /// commits they lead to. `None` if a ref cannot be read or leads to an unreadable object.
-fn read_refs(repo: &Repository) -> Option<Refs> {
+fn read_refs(opened: &crate::source::git::Opened) -> Option<Refs> {
+    let repo = &opened.repo;
     let mut lines: Vec<Vec<u8>> = Vec::new();
     let mut tips = Vec::new();
     let mut add = |name: &[u8], reference: &git2::Reference<'_>| -> Option<()> {
@@ -122,7 +127,7 @@ fn read_refs(repo: &Repository) -> Option<Refs> {
         match reference.target() {
             Some(oid) => {
                 line.extend_from_slice(oid.to_string().as_bytes());
-                tips.extend(commit_of(repo, oid)?);
+                tips.extend(commit_of(opened, oid)?);
             }
             None => {
                 line.extend_from_slice(b"-> ");
@@ -130,7 +135,7 @@ fn read_refs(repo: &Repository) -> Option<Refs> {
                 if name == b"HEAD" {
                     // HEAD on a branch: the branch is listed; an unborn branch leads nowhere.
                     if let Ok(resolved) = reference.resolve() {
-                        tips.extend(commit_of(repo, resolved.target()?)?);
+                        tips.extend(commit_of(opened, resolved.target()?)?);
                     }
                 }
             }
@@ -168,8 +173,10 @@ fn read_refs(repo: &Repository) -> Option<Refs> {
 }
 
 /// The commit `oid` leads to through annotated tags; `Some(None)` for a tree or a blob.
-fn commit_of(repo: &Repository, mut oid: Oid) -> Option<Option<Oid>> {
+fn commit_of(opened: &crate::source::git::Opened, mut oid: Oid) -> Option<Option<Oid>> {
+    let repo = &opened.repo;
     for _ in 0..32 {
+        opened.source.guard.check_object(oid).ok()?;
         let object = repo.find_object(oid, None).ok()?;
         match object.kind() {
             Some(ObjectType::Commit) => {
