@@ -1,8 +1,10 @@
 //! The datastore (`--datastore FILE`): an SQLite file (through `rusqlite`, with SQLite built in)
 //! that keeps, per repository, the git blobs already scanned and under which rule-set version,
 //! every reported finding with the run that first and last saw it, each repository's latest
-//! summary, and triage statuses. Re-scans skip the blobs recorded under the current rules;
-//! `azleak report` renders from it without scanning.
+//! summary, triage statuses, and the refs and tips of each repository's last complete walk
+//! (module `walked`). Re-scans walk only what that walk did not reach, or, without one, skip
+//! the blobs recorded under the current rules; `azleak report` renders from it without
+//! scanning; shards' stores merge into one (module `merge`).
 //!
 //! What is stored is what reports show: secrets (and every path or commit field holding one)
 //! are redacted unless the scan was run with `--show-secrets`. Each repository's results are
