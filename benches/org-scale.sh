@@ -6,14 +6,17 @@
 #   2. Peak memory of one process over the first 20 repositories vs all of them (it must stay
 #      flat: each repository's blobs are scanned, recorded and dropped before the next).
 #   3. Incremental re-scan with --datastore of an unchanged BIG-commit repository: first scan vs
-#      re-scan (target: re-scan <= 5% of the first), and the datastore's size (--big 0: skip).
+#      re-scan (target: re-scan <= 5% of the first), a re-scan after new commits, and the
+#      datastore's size (--big 0: skip); with --gitgit DIR (a clone of git/git, e.g. a bare
+#      one), the same on it. --only-incremental runs only this part.
 #   4. All repositories into one datastore: its bytes per table (SQLite's dbstat), per blob id
 #      and per finding.
 # Wall and CPU (user+sys) seconds and peak RSS come from /usr/bin/time; the machine is shared,
 # so compare figures of the same run only.
 # usage: benches/org-scale.sh [--repos N] [--min C] [--max C] [--big C] [--work DIR] [--bin PATH]
+#                             [--gitgit DIR] [--only-incremental]
 set -euo pipefail
-repos=200 min=500 max=5000 big=20000 work="${TMPDIR:-/tmp}/azleak-org-bench" bin=""
+repos=200 min=500 max=5000 big=20000 work="${TMPDIR:-/tmp}/azleak-org-bench" bin="" gitgit="" only_inc=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --repos) repos=$2; shift 2 ;;
@@ -22,6 +25,8 @@ while [ $# -gt 0 ]; do
     --big) big=$2; shift 2 ;;
     --work) work=$2; shift 2 ;;
     --bin) bin=$(realpath "$2"); shift 2 ;;
+    --gitgit) gitgit=$(cd "$2" && pwd); shift 2 ;;
+    --only-incremental) only_inc=1; shift ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -40,6 +45,7 @@ measure() { # label, command...: prints "label: wall s, cpu s, peak MiB"
     "$(echo "$user + $sys" | bc)" "$(echo "$rss / 1024" | bc)"
   rm -f "$out"
 }
+if [ -z "$only_inc" ]; then
 echo "== generating $repos repositories ($min-$max commits) in $work/clones"
 span=$((max - min + 1))
 for i in $(seq 0 $((repos - 1))); do
@@ -73,23 +79,48 @@ print("findings:", len(a["findings"]), "| merged equals one process:", a == b)
 if a != b:
     raise SystemExit(1)
 PY
+fi
+cd "$work"
 if [ "$big" -gt 0 ]; then # --big 0 leaves this part out
-  echo "== incremental re-scan of a $big-commit repository"
-  if [ ! -d big ]; then
-    python3 "$gen" big --commits "$big" --seed 12 --quiet --manifest big.manifest.jsonl >/dev/null
-  fi
-  rm -f big.db
-  measure "first scan, no datastore" "$bin" git big -f json -o big-plain.json
-  measure "first scan, --datastore" "$bin" git big --datastore big.db -f json -o big-1.json
-  measure "re-scan, unchanged" "$bin" git big --datastore big.db -f json -o big-2.json
-  python3 -c "
+echo "== incremental re-scan of a $big-commit repository ($(nproc) cores, load: $(cut -d' ' -f1-3 /proc/loadavg))"
+if [ ! -d big ]; then
+  python3 "$gen" big --commits "$big" --seed 12 --quiet --manifest big.manifest.jsonl >/dev/null
+fi
+rm -f big.db
+measure "first scan, no datastore" "$bin" git big -f json -o big-plain.json
+measure "first scan, --datastore" "$bin" git big --datastore big.db -f json -o big-1.json
+measure "re-scan, unchanged" "$bin" git big --datastore big.db -f json -o big-2.json
+python3 -c "
 import json
 a = json.load(open('big-1.json'))['summary']; b = json.load(open('big-2.json'))['summary']
 print('blobs first', a['files'], 'blobs re-scan', b['files'], 'commits', b['commits'])"
-  blobs=$(python3 -c "import json; print(json.load(open('big-1.json'))['summary']['files'])")
-  size=$(stat -c %s big.db)
-  echo "datastore: $size bytes for $blobs blob ids ($(echo "scale=1; $size / $blobs" | bc) B per blob)"
+git -C big -c user.name=bench -c user.email=bench@example.com -c commit.gpgsign=false \
+  commit -q --allow-empty -m "bench: one more commit $(date +%s)"
+printf 'AZURE_CLIENT_SECRET=zzz8Q~zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzblP\n' > big/bench-new.env # azleak:allow
+git -C big add bench-new.env
+git -C big -c user.name=bench -c user.email=bench@example.com -c commit.gpgsign=false \
+  commit -q -m "bench: a new secret $(date +%s)"
+measure "re-scan, two new commits" "$bin" git big --datastore big.db -f json -o big-3.json
+python3 -c "
+import json
+b = json.load(open('big-3.json'))
+print('after two new commits: commits walked', b['summary']['commits'], 'blobs read', b['summary']['files'], 'findings', len(b['findings']))"
+blobs=$(python3 -c "import json; print(json.load(open('big-1.json'))['summary']['files'])")
+size=$(stat -c %s big.db)
+echo "datastore: $size bytes for $blobs blob ids ($(echo "scale=1; $size / $blobs" | bc) B per blob)"
 fi
+if [ -n "$gitgit" ]; then
+  echo "== git/git: $gitgit ($(git -C "$gitgit" rev-list --all | wc -l) commits, load: $(cut -d' ' -f1-3 /proc/loadavg))"
+  rm -f gitgit.db
+  measure "git/git first scan, --datastore" "$bin" git "$gitgit" --datastore gitgit.db -f json -o gitgit-1.json
+  measure "git/git re-scan, unchanged" "$bin" git "$gitgit" --datastore gitgit.db -f json -o gitgit-2.json
+  python3 -c "
+import json
+a = json.load(open('gitgit-1.json'))['summary']; b = json.load(open('gitgit-2.json'))['summary']
+print('git/git: commits', a['commits'], '->', b['commits'], '| blobs', a['files'], '->', b['files'])"
+  echo "git/git datastore: $(stat -c %s gitgit.db) bytes"
+fi
+[ -n "$only_inc" ] && exit 0
 rm -f all.db
 measure "all repositories into one datastore" "$bin" git --repos-dir clones --datastore all.db -f json -o all.json
 echo "datastore of all repositories: $(stat -c %s all.db) bytes"

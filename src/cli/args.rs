@@ -74,9 +74,15 @@ pub enum Command {
 /// `azleak merge`
 #[derive(Debug, Args)]
 pub struct MergeArgs {
-    /// JSON reports written by `azleak git ... --shard K/N --format json`.
+    /// JSON reports written by `azleak git ... --shard K/N --format json` (with --datastore:
+    /// the shards' datastores).
     #[arg(value_name = "REPORT", required = true)]
     pub reports: Vec<PathBuf>,
+    /// Merge datastores instead: the inputs are the shards' datastores (`--shard K/N
+    /// --datastore shard-K.db`), merged into FILE (created if missing; merging a store again
+    /// adds nothing). Report from FILE with `azleak report --datastore FILE`.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["format", "output", "sarif_category"])]
+    pub datastore: Option<PathBuf>,
     /// Format of the merged report (json: the shards' findings exactly as written; any other
     /// format renders the merged findings).
     #[arg(short, long, value_enum, default_value_t = FormatArg::JSON)]
@@ -530,8 +536,10 @@ pub struct GitArgs {
     #[arg(long, value_name = "N", conflicts_with = "shard", help_heading = ORG_HEADING,
           value_parser = clap::value_parser!(u32).range(1..))]
     pub shard_count: Option<u32>,
-    /// Record scanned blobs and findings in this SQLite file, and skip blobs it already holds
-    /// under the current rules (incremental re-scans). Report from it with `azleak report`.
+    /// Record scanned blobs, findings and each repository's refs in this SQLite file; re-scans
+    /// under the same rules walk only commits the last complete scan did not reach (nothing if
+    /// the refs are unchanged). Report from it with `azleak report`; merge shards' stores with
+    /// `azleak merge --datastore`.
     #[arg(long, value_name = "FILE", help_heading = ORG_HEADING)]
     pub datastore: Option<PathBuf>,
     /// Scan only a commit range, as on a pull request: with 'BASE..HEAD', only secrets added by

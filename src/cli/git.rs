@@ -48,6 +48,7 @@ pub(super) fn git(args: &GitArgs, io: &mut Io<'_>) -> Result<Outcome> {
         range: args.range.clone(),
         max_file_size,
         threads: args.threads.unwrap_or(0),
+        hide: Vec::new(),
     };
     let show = !args.output.quiet
         && std::io::stderr().is_terminal()

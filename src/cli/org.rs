@@ -20,7 +20,7 @@ use super::{Io, Outcome, emit, enrich, error_message, load_rules, overrides, sca
 use crate::config::{self, Coverage, Settings};
 use crate::enrich::Enriched;
 use crate::finding::{Confidence, Secret};
-use crate::org::{RepoOutput, Shard, combine, list_repos, repo_name};
+use crate::org::{RepoOutput, Shard, combine, incremental, list_repos, repo_name};
 use crate::report::{Redactor, ReportOptions, ScanKind};
 use crate::rules::RuleSet;
 use crate::scan::ScanOutput;
@@ -161,20 +161,40 @@ fn scan_repo(
     let mut settings = Settings::load(&config::find_root(path), &overrides)?;
     let scanner = scanner(&settings, &args.archives)?;
     let version = ruleset_version(scanner.rules(), &settings, args);
+    let previous = match store {
+        Some((store, _)) => store.walked(name, &version)?,
+        None => None,
+    };
+    let plan = match store {
+        Some((store, _)) => Some(incremental::plan(path, name, previous.as_ref(), store)?),
+        None => None,
+    };
+    // After a complete walk, only what it did not reach is walked (and all its blobs read);
+    // otherwise every commit is walked and blobs already scanned are not read again.
     let skip = match store {
-        Some((store, _)) => store.scanned_blobs(name, &version)?,
-        None => Default::default(),
+        Some((store, _)) if previous.is_none() => store.scanned_blobs(name, &version)?,
+        _ => Default::default(),
     };
     // Blobs skipped as already scanned are not seen again: baseline entries not found are not
     // stale on that account.
-    settings.coverage = if skip.is_empty() { Coverage::Whole } else { Coverage::Partial };
+    let whole = skip.is_empty() && previous.is_none();
+    settings.coverage = if whole { Coverage::Whole } else { Coverage::Partial };
     let options = HistoryOptions {
         range: None,
         max_file_size: settings.max_file_size,
         threads: args.threads.unwrap_or(0),
         skip_blobs: Arc::new(skip),
+        hide: plan.as_ref().map(|p| p.hide.clone()).unwrap_or_default(),
     };
-    let mut output = scan_history(&scanner, path, &options, &NoProgress)?;
+    let mut output = match &plan {
+        Some(plan) if plan.unchanged => {
+            let mut output = ScanOutput::default();
+            output.summary.commits = Some(0);
+            output.summary.shallow = Some(plan.shallow);
+            output.finish(std::time::Instant::now())
+        }
+        _ => scan_history(&scanner, path, &options, &NoProgress)?,
+    };
     let secrets: Vec<Secret> = output.findings.iter().map(|f| f.secret.clone()).collect();
     if let Some(update) = crate::filter::apply(&settings, &mut output, ScanKind::History)? {
         update.baseline.write(&update.path)?;
@@ -182,10 +202,16 @@ fn scan_repo(
     crate::org::qualify(name, &mut output.findings);
     let enrichment = crate::enrich::Enrichment::from_settings(&settings, Some(as_of));
     let enriched = crate::enrich::enrich(&mut output.findings, &enrichment);
-    if let Some((store, run)) = store {
+    if let (Some((store, run)), Some(plan)) = (store, &plan) {
         let show = args.output.show_secrets;
         let redactor = if show { Redactor::disabled() } else { Redactor::new(secrets.iter()) };
-        store.record(
+        // The walk is recorded only if it completed (no object or ref could not be read) and
+        // the refs did not move while it ran.
+        let complete = output.summary.errors.is_empty()
+            && plan.refs.is_some()
+            && (plan.unchanged || incremental::refs_now(path) == plan.refs);
+        let walk = plan.refs.as_ref().filter(|_| complete);
+        store.record_walked(
             run,
             name,
             &version,
@@ -194,6 +220,8 @@ fn scan_repo(
             &output.summary,
             &redactor,
             show,
+            walk.map(|r| (r.digest.as_str(), r.tips.as_slice())),
+            &plan.touch,
         )?;
     }
     output.blob_ids = Vec::new();
@@ -238,6 +266,9 @@ fn report_options(opts: &OutputArgs, min_confidence: Confidence) -> ReportOption
 
 /// `azleak merge REPORT...`
 pub(super) fn merge(args: &MergeArgs, io: &mut Io<'_>) -> Result<Outcome> {
+    if let Some(out) = &args.datastore {
+        return merge_datastores(out, &args.reports, io);
+    }
     let mut reports = Vec::new();
     for path in &args.reports {
         let text = std::fs::read_to_string(path)
@@ -282,6 +313,29 @@ pub(super) fn merge(args: &MergeArgs, io: &mut Io<'_>) -> Result<Outcome> {
         errors: doc["summary"]["errors"].as_array().map_or(0, Vec::len),
         failed_repositories: failed,
     })
+}
+
+/// `azleak merge --datastore OUT STORE...`
+fn merge_datastores(out: &Path, inputs: &[PathBuf], io: &mut Io<'_>) -> Result<Outcome> {
+    let store = Store::open(out)?;
+    let (mut runs, mut repositories, mut findings) = (0, 0, 0);
+    for input in inputs {
+        if std::path::absolute(input).ok() == std::path::absolute(out).ok() {
+            bail!("{}: is the output datastore", input.display());
+        }
+        let merged = store.merge_from(input)?;
+        runs += merged.runs;
+        repositories += merged.repositories;
+        findings += merged.findings;
+    }
+    writeln!(
+        io.stdout,
+        "azleak: merged {} datastores into {}: {runs} new runs, {repositories} repositories, \
+         {findings} findings",
+        inputs.len(),
+        out.display()
+    )?;
+    Ok(Outcome::default())
 }
 
 /// `azleak report --datastore FILE`

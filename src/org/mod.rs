@@ -6,6 +6,7 @@
 //! This module does not scan: the CLI scans each repository with the history source and the
 //! one scan stage, then combines the outputs with [`combine`].
 
+pub mod incremental;
 pub mod merge;
 
 use std::collections::HashMap;

@@ -1,8 +1,10 @@
 //! The datastore (`--datastore FILE`): an SQLite file (through `rusqlite`, with SQLite built in)
 //! that keeps, per repository, the git blobs already scanned and under which rule-set version,
 //! every reported finding with the run that first and last saw it, each repository's latest
-//! summary, and triage statuses. Re-scans skip the blobs recorded under the current rules;
-//! `azleak report` renders from it without scanning.
+//! summary, triage statuses, and the refs and tips of each repository's last complete walk
+//! (module `walked`). Re-scans walk only what that walk did not reach, or, without one, skip
+//! the blobs recorded under the current rules; `azleak report` renders from it without
+//! scanning; shards' stores merge into one (module `merge`).
 //!
 //! What is stored is what reports show: secrets (and every path or commit field holding one)
 //! are redacted unless the scan was run with `--show-secrets`. Each repository's results are
@@ -28,6 +30,12 @@ use crate::finding::{
 };
 use crate::report::Redactor;
 use crate::scan::Summary;
+
+mod merge;
+mod walked;
+
+pub use merge::Merged;
+pub use walked::{FindingKey, Touch, Walked};
 
 /// How long a writer waits for another process's write to end.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -297,48 +305,9 @@ impl Store {
         redactor: &Redactor,
         show_secrets: bool,
     ) -> Result<(), StoreError> {
-        let rows: Vec<(String, String, String, String)> = findings
-            .iter()
-            .map(|f| {
-                let stored = to_stored(f, redactor, show_secrets);
-                let data = serde_json::to_string(&stored).unwrap_or_default();
-                let member = stored.member.clone().unwrap_or_default();
-                (stored.fingerprint, f.part.as_str().to_string(), member, data)
-            })
-            .collect();
-        let summary = serde_json::to_string(summary).unwrap_or_default();
+        let rows = rows(findings, redactor, show_secrets);
         let at = now();
-        self.write(|tx| {
-            tx.execute("INSERT OR IGNORE INTO repos(name) VALUES (?1)", [repo])?;
-            let repo_id: i64 =
-                tx.query_row("SELECT id FROM repos WHERE name = ?1", [repo], |r| r.get(0))?;
-            tx.execute("INSERT OR IGNORE INTO rulesets(hash) VALUES (?1)", [ruleset])?;
-            let rules_id: i64 =
-                tx.query_row("SELECT id FROM rulesets WHERE hash = ?1", [ruleset], |r| r.get(0))?;
-            {
-                let mut put = tx.prepare_cached(
-                    "INSERT INTO blobs(repo, blob, ruleset) VALUES (?1, ?2, ?3)
-                     ON CONFLICT(repo, blob) DO UPDATE SET ruleset = excluded.ruleset",
-                )?;
-                for blob in blobs {
-                    put.execute(params![repo_id, &blob[..], rules_id])?;
-                }
-                let mut put = tx.prepare_cached(
-                    "INSERT INTO findings VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7, ?7)
-                     ON CONFLICT(repo, fingerprint, part, member)
-                     DO UPDATE SET last_run = excluded.last_run, last_seen = excluded.last_seen",
-                )?;
-                for (fingerprint, part, member, data) in &rows {
-                    put.execute(params![repo_id, fingerprint, part, member, data, run, at])?;
-                }
-            }
-            tx.execute(
-                "INSERT INTO summaries VALUES (?1, ?2, ?3)
-                 ON CONFLICT(repo) DO UPDATE SET run = excluded.run, summary = excluded.summary",
-                params![repo_id, run, summary],
-            )?;
-            Ok(())
-        })
+        self.write(|tx| record_rows(tx, run, repo, ruleset, blobs, &rows, summary, &at).map(drop))
     }
 
     /// The stored findings that `query` selects, each naming its repository, in report order,
@@ -449,6 +418,67 @@ impl Store {
             Err(StoreError::Since(text.to_string()))
         }
     }
+}
+
+/// A finding's row: (fingerprint, part, member, stored data).
+type Row = (String, String, String, String);
+
+/// The rows of `findings`, as [`Store::record`] stores them.
+fn rows(findings: &[Finding], redactor: &Redactor, show_secrets: bool) -> Vec<Row> {
+    findings
+        .iter()
+        .map(|f| {
+            let stored = to_stored(f, redactor, show_secrets);
+            let data = serde_json::to_string(&stored).unwrap_or_default();
+            let member = stored.member.clone().unwrap_or_default();
+            (stored.fingerprint, f.part.as_str().to_string(), member, data)
+        })
+        .collect()
+}
+
+/// Writes one repository's scan inside the transaction `tx`; returns the ids of the
+/// repository and of the rule-set version.
+#[allow(clippy::too_many_arguments)]
+fn record_rows(
+    tx: &Connection,
+    run: i64,
+    repo: &str,
+    ruleset: &str,
+    blobs: &[[u8; 20]],
+    rows: &[Row],
+    summary: &Summary,
+    at: &str,
+) -> Result<(i64, i64), rusqlite::Error> {
+    let summary = serde_json::to_string(summary).unwrap_or_default();
+    tx.execute("INSERT OR IGNORE INTO repos(name) VALUES (?1)", [repo])?;
+    let repo_id: i64 =
+        tx.query_row("SELECT id FROM repos WHERE name = ?1", [repo], |r| r.get(0))?;
+    tx.execute("INSERT OR IGNORE INTO rulesets(hash) VALUES (?1)", [ruleset])?;
+    let rules_id: i64 =
+        tx.query_row("SELECT id FROM rulesets WHERE hash = ?1", [ruleset], |r| r.get(0))?;
+    {
+        let mut put = tx.prepare_cached(
+            "INSERT INTO blobs(repo, blob, ruleset) VALUES (?1, ?2, ?3)
+             ON CONFLICT(repo, blob) DO UPDATE SET ruleset = excluded.ruleset",
+        )?;
+        for blob in blobs {
+            put.execute(params![repo_id, &blob[..], rules_id])?;
+        }
+        let mut put = tx.prepare_cached(
+            "INSERT INTO findings VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7, ?7)
+             ON CONFLICT(repo, fingerprint, part, member)
+             DO UPDATE SET last_run = excluded.last_run, last_seen = excluded.last_seen",
+        )?;
+        for (fingerprint, part, member, data) in rows {
+            put.execute(params![repo_id, fingerprint, part, member, data, run, at])?;
+        }
+    }
+    tx.execute(
+        "INSERT INTO summaries VALUES (?1, ?2, ?3)
+         ON CONFLICT(repo) DO UPDATE SET run = excluded.run, summary = excluded.summary",
+        params![repo_id, run, summary],
+    )?;
+    Ok((repo_id, rules_id))
 }
 
 enum Since {

@@ -18,6 +18,8 @@ mod hardening_scale;
 mod legacy_quality;
 mod org;
 mod org_enrich;
+mod org_incremental;
+mod org_store_merge;
 mod output_formats;
 mod pairing;
 mod pipeline;

@@ -49,6 +49,12 @@ pub struct HistoryOptions {
     /// Blob ids (raw SHA-1) not to read: already scanned under the current rules (incremental
     /// re-scans with a datastore). Their (blob, path) pairs are still walked. Empty: every blob.
     pub skip_blobs: Arc<std::collections::HashSet<[u8; 20]>>,
+    /// Commits (raw SHA-1) whose history is not walked: the ref tips of an earlier complete
+    /// scan (incremental re-scans). Only commits reachable from the refs and not from these
+    /// are walked, and, as at the start of a range, what they inherit from the hidden commits
+    /// (pairs, paths, secrets a parent already had at a path) is not theirs. Ignored with
+    /// `range`. Empty: the whole history.
+    pub hide: Vec<[u8; 20]>,
 }
 
 /// What reading one unique blob gave.
@@ -76,7 +82,8 @@ pub fn scan_history<B: BlobScan>(
     let repo = &opened.repo;
     let mut walk = Walk::default();
     walk.errors = opened.source.guard.corrupt.clone();
-    walk_commits(repo, repo_path, options.range.as_deref(), &mut walk, progress)?;
+    let hide: Vec<Oid> = options.hide.iter().filter_map(|id| Oid::from_bytes(id).ok()).collect();
+    walk_commits(repo, repo_path, options.range.as_deref(), &hide, &mut walk, progress)?;
 
     // Unique blobs, with every (path, commit) where they first appeared, oldest first.
     let mut blobs: Vec<(Oid, Vec<(u32, u32)>)> = std::mem::take(&mut walk.first_seen)
@@ -170,7 +177,7 @@ pub fn scan_history<B: BlobScan>(
     let differ = introduced.iter().zip(&unmarked).any(|((_, a), (_, b))| !same(a, b));
     let mut unmarked = differ.then_some(unmarked);
     let mut errors = Vec::new();
-    if options.range.is_some() {
+    if options.range.is_some() || !hide.is_empty() {
         drop_inherited(scanner, repo, &walk, &mut introduced, &mut errors);
         if let Some(unmarked) = &mut unmarked {
             drop_inherited(scanner, repo, &walk, unmarked, &mut errors);

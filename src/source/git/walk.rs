@@ -96,15 +96,18 @@ impl Walk {
 }
 
 /// Walks the commits parents-first and records where each (blob, path) pair first appears.
+/// Without a range, the commits reachable from `hide` are left out, and their trees read as a
+/// range's boundary.
 pub(super) fn walk_commits(
     repo: &Repository,
     repo_path: &Path,
     range: Option<&str>,
+    hide: &[Oid],
     walk: &mut Walk,
     progress: &dyn Progress,
 ) -> Result<(), GitError> {
     let (tips, hidden) = match range {
-        None => (ref_tips(repo, repo_path, &mut walk.errors)?, Vec::new()),
+        None => (ref_tips(repo, repo_path, &mut walk.errors)?, hide.to_vec()),
         Some(spec) => range_ends(repo, repo_path, spec)?,
     };
     walk.commits = match ordered_by_libgit2(repo, &tips, &hidden) {
@@ -121,7 +124,7 @@ pub(super) fn walk_commits(
             commits
         }
     };
-    if range.is_some() {
+    if range.is_some() || !hidden.is_empty() {
         read_boundary(repo, walk);
     }
     let mut path = Vec::new();
