@@ -20,7 +20,8 @@ pub struct Dedup<'a, S: BlobScan> {
     inner: &'a S,
     /// Content id → what scanning it gave, with the label of the blob it was scanned as
     /// (`None`: nothing to replay but the counts), set once by the thread that scans it.
-    seen: Mutex<HashMap<u128, Arc<OnceLock<Option<Seen>>>>>,
+    /// Content ids are already uniform hashes: a fast hasher suffices.
+    seen: Mutex<HashMap<u128, Arc<OnceLock<Option<Seen>>>, foldhash::fast::FixedState>>,
 }
 
 /// The replayable result of one scanned content.
@@ -35,7 +36,7 @@ struct Seen {
 impl<'a, S: BlobScan> Dedup<'a, S> {
     /// Wraps `inner`.
     pub fn new(inner: &'a S) -> Dedup<'a, S> {
-        Dedup { inner, seen: Mutex::new(HashMap::new()) }
+        Dedup { inner, seen: Mutex::new(HashMap::default()) }
     }
 }
 
