@@ -15,6 +15,7 @@ mod hardening_fs;
 mod hardening_git;
 mod hardening_output;
 mod hardening_scale;
+mod history_packs;
 mod legacy_quality;
 mod org;
 mod output_formats;
