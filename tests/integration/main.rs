@@ -16,6 +16,7 @@ mod hardening_git;
 mod hardening_output;
 mod hardening_scale;
 mod history_packs;
+mod history_parallel;
 mod legacy_quality;
 mod org;
 mod output_formats;

@@ -77,7 +77,10 @@ pub fn scan_history<B: BlobScan>(
     let repo = &opened.repo;
     let mut walk = Walk::default();
     walk.errors = opened.source.guard.corrupt.clone();
-    walk_commits(repo, repo_path, options.range.as_deref(), &mut walk, progress)?;
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(options.threads).build().ok();
+    let pool = pool.as_ref();
+    let range = options.range.as_deref();
+    walk_commits(repo, &opened.source, repo_path, range, &mut walk, progress, pool)?;
 
     // Unique blobs, with every (path, commit) where they first appeared, oldest first.
     let mut blobs: Vec<(Id, Vec<(u32, u32)>)> = std::mem::take(&mut walk.first_seen)
@@ -102,11 +105,13 @@ pub fn scan_history<B: BlobScan>(
     let (packs, places) = Places::locate(&repo.commondir().join("objects"), &wanted);
     drop(wanted);
     let mut order: Vec<u32> = (0..blobs.len() as u32).collect();
-    order.sort_by_key(|&i| (places[i as usize].is_none(), places[i as usize], i));
+    if std::env::var_os("AZLEAK_EXP_NOORDER").is_none() {
+        order.sort_by_key(|&i| (places[i as usize].is_none(), places[i as usize], i));
+    }
 
     let source = &opened.source;
     let commits = &walk.commits;
-    let (results, metadata, names) = in_pool(options.threads, || {
+    let (results, metadata, names) = in_pool(pool, || {
         let read = Reads { blobs: &blobs, order: &order, places: &places, packs: &packs };
         let results = scan_blobs(scanner, source, &walk, &read, options, progress);
         // Tags are not part of a range: only a whole-history scan reads them.
@@ -231,11 +236,11 @@ fn scan_names<B: BlobScan>(scanner: &B, walk: &Walk) -> Vec<(u32, Finding)> {
         .collect()
 }
 
-/// Runs `f` on a pool of `threads` worker threads (0: one per core).
-fn in_pool<T: Send>(threads: usize, f: impl FnOnce() -> T + Send) -> T {
-    match rayon::ThreadPoolBuilder::new().num_threads(threads).build() {
-        Ok(pool) => pool.install(f),
-        Err(_) => f(),
+/// Runs `f` on `pool` (or on the calling thread if it could not be built).
+fn in_pool<T: Send>(pool: Option<&rayon::ThreadPool>, f: impl FnOnce() -> T + Send) -> T {
+    match pool {
+        Some(pool) => pool.install(f),
+        None => f(),
     }
 }
 
@@ -270,6 +275,7 @@ fn scan_blobs<B: BlobScan>(
             |(repo, scratch), &i| {
                 let (oid, occ) = &read.blobs[i as usize];
                 let size = read.places[i as usize].and_then(|place| read.packs.size(place));
+                let size = if std::env::var_os("AZLEAK_EXP_HEADER").is_some() { None } else { size };
                 let odb = match repo {
                     Ok(r) => r.odb(),
                     Err(e) => Err(git2::Error::from_str(e.message())),

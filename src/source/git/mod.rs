@@ -102,8 +102,15 @@ pub fn configure_libgit2() {
         git2::opts::enable_caching(false);
         // SAFETY: see above: no other thread is using libgit2 at this point.
         unsafe {
-            let _ = git2::opts::set_mwindow_size(16 << 20);
-            let _ = git2::opts::set_mwindow_mapped_limit(64 << 20);
+            let (w, l) = std::env::var("AZLEAK_EXP_MWIN")
+                .ok()
+                .and_then(|v| {
+                    let (a, b) = v.split_once(',')?;
+                    Some((a.parse::<usize>().ok()?, b.parse::<usize>().ok()?))
+                })
+                .unwrap_or((16, 64));
+            let _ = git2::opts::set_mwindow_size(w << 20);
+            let _ = git2::opts::set_mwindow_mapped_limit(l << 20);
         }
     });
 }

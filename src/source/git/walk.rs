@@ -26,7 +26,9 @@ use std::path::Path;
 
 use git2::{ObjectType, Oid, Repository, RevparseMode, Sort};
 
-use super::{GitError, Progress, repo_error, short};
+use rayon::prelude::*;
+
+use super::{GitError, Progress, Source, repo_error, short};
 use crate::source::{ScanError, escape_invalid_utf8};
 
 /// The walk's tables: keyed by ids and paths read from the repository, hashed with foldhash
@@ -70,6 +72,9 @@ pub(super) struct Walk {
     pub(super) submodules: FastSet<u32>,
     /// Objects that could not be read.
     pub(super) errors: Vec<ScanError>,
+    /// The unreadable (tree, path) pairs among `errors`: (position in `errors`, tree, path id),
+    /// so parts of a parallel walk that met the same one report it once.
+    unreadable_trees: Vec<(usize, Id, u32)>,
 }
 
 impl Walk {
@@ -110,13 +115,20 @@ impl Walk {
 }
 
 /// Walks the commits parents-first and records where each (blob, path) pair first appears.
+///
+/// A whole-history walk of many commits on several `threads` is split into parts of
+/// consecutive commits read in parallel (each with its own handle from `source`) and merged in
+/// order: the result is the one-part walk's, paths, ids, pairs and errors alike.
 pub(super) fn walk_commits(
     repo: &Repository,
+    source: &Source,
     repo_path: &Path,
     range: Option<&str>,
     walk: &mut Walk,
     progress: &dyn Progress,
+    pool: Option<&rayon::ThreadPool>,
 ) -> Result<(), GitError> {
+    let threads = pool.map_or(1, rayon::ThreadPool::current_num_threads);
     let (tips, hidden) = match range {
         None => (ref_tips(repo, repo_path, &mut walk.errors)?, Vec::new()),
         Some(spec) => range_ends(repo, repo_path, spec)?,
@@ -138,9 +150,68 @@ pub(super) fn walk_commits(
     if range.is_some() {
         read_boundary(repo, walk);
     }
+    let commits = std::mem::take(&mut walk.commits);
+    // A range is walked in one part: what it inherited (read by `read_boundary`) is in `walk`.
+    let parts = if range.is_some() || threads <= 1 || std::env::var_os("AZLEAK_EXP_SEQWALK").is_some() {
+        1
+    } else {
+        (commits.len() / MIN_PART).clamp(1, threads * PARTS_PER_THREAD)
+    };
+    if parts == 1 {
+        read_commits(repo, &commits, 0..commits.len(), walk, progress);
+    } else {
+        let size = commits.len().div_ceil(parts);
+        let ranges: Vec<_> =
+            (0..parts).map(|k| k * size..((k + 1) * size).min(commits.len())).collect();
+        // A wave of parts at a time, merged in commit order: memory holds the merged tables and
+        // one wave of parts.
+        for wave in ranges.chunks(threads) {
+            let read = || -> Vec<Option<Walk>> {
+                wave.par_iter()
+                    .map(|range| {
+                        let repo = source.reopen().ok()?;
+                        let mut part = Walk::default();
+                        read_commits(&repo, &commits, range.clone(), &mut part, progress);
+                        Some(part)
+                    })
+                    .collect()
+            };
+            let done = match pool {
+                Some(pool) => pool.install(read),
+                None => read(),
+            };
+            for (range, part) in wave.iter().zip(done) {
+                let part = part.unwrap_or_else(|| {
+                    // No handle for a worker: this part on the calling thread's.
+                    let mut part = Walk::default();
+                    read_commits(repo, &commits, range.clone(), &mut part, progress);
+                    part
+                });
+                walk.merge(part);
+            }
+        }
+    }
+    walk.commits = commits;
+    Ok(())
+}
+
+/// The fewest commits a part of a parallel walk has: each part reads the whole tree of its
+/// first commit again (what a one-part walk knows from the commits before it).
+const MIN_PART: usize = 2000;
+/// Parts per worker thread, so that a slow part does not leave the other threads idle long.
+const PARTS_PER_THREAD: usize = 8;
+
+/// Reads the trees of the commits at positions `range` of `commits` into `walk`.
+fn read_commits(
+    repo: &Repository,
+    commits: &[Oid],
+    range: std::ops::Range<usize>,
+    walk: &mut Walk,
+    progress: &dyn Progress,
+) {
     let mut path = Vec::new();
-    for index in 0..walk.commits.len() {
-        let oid = walk.commits[index];
+    for index in range {
+        let oid = commits[index];
         progress.commit();
         match repo.find_commit(oid) {
             Ok(commit) => read_tree(repo, commit.tree_id(), &mut path, index as u32, oid, walk),
@@ -149,7 +220,49 @@ pub(super) fn walk_commits(
                 .push(ScanError { path: format!("commit {oid}"), message: super::message(&e) }),
         }
     }
-    Ok(())
+}
+
+impl Walk {
+    /// Adds what a part of the walk learned, its commits all after those merged so far: its
+    /// paths get the ids a one-part walk would have given them (in the order the part met
+    /// them), its pairs are kept where no earlier commit had them, and an unreadable tree that
+    /// an earlier part reported at the same path is not reported again.
+    fn merge(&mut self, part: Walk) {
+        let Walk { path_ids, path_first, first_seen, submodules, errors, unreadable_trees, .. } =
+            part;
+        let mut by_id: Vec<Option<Vec<u8>>> = vec![None; path_first.len()];
+        for (bytes, local) in path_ids {
+            by_id[local as usize] = Some(bytes);
+        }
+        let remap: Vec<u32> = by_id
+            .into_iter()
+            .zip(path_first)
+            .map(|(bytes, commit)| self.path_id(&bytes.unwrap_or_default(), commit))
+            .collect();
+        let mut first_seen: Vec<_> = first_seen.into_iter().collect();
+        first_seen.sort_unstable_by_key(|(blob, _)| *blob);
+        for (blob, pairs) in first_seen {
+            for (local, commit) in pairs {
+                let path = remap[local as usize];
+                if self.pairs_seen.insert((blob, path)) {
+                    self.first_seen.entry(blob).or_default().push((path, commit));
+                }
+            }
+        }
+        self.submodules.extend(submodules.into_iter().map(|local| remap[local as usize]));
+        let mut again = FastSet::default();
+        for (at, tree, local) in unreadable_trees {
+            let path = remap[local as usize];
+            if self.unreadable_trees.iter().any(|&(_, t, p)| t == tree && p == path) {
+                again.insert(at);
+            } else {
+                self.unreadable_trees.push((self.errors.len() + at - again.len(), tree, path));
+            }
+        }
+        self.errors.extend(
+            errors.into_iter().enumerate().filter(|(at, _)| !again.contains(at)).map(|(_, e)| e),
+        );
+    }
 }
 
 /// Range scans: reads the trees of the parents of range commits that are outside the range, so
@@ -198,6 +311,7 @@ fn read_tree(
         Ok(tree) => tree,
         Err(e) => {
             let at = escape_invalid_utf8(path);
+            walk.unreadable_trees.push((walk.errors.len(), id(tree_id), prefix));
             walk.errors.push(ScanError {
                 path: format!("tree {tree_id} ({}:{at})", short(commit)),
                 message: super::message(&e),
