@@ -105,9 +105,7 @@ pub fn scan_history<B: BlobScan>(
     let (packs, places) = Places::locate(&repo.commondir().join("objects"), &wanted);
     drop(wanted);
     let mut order: Vec<u32> = (0..blobs.len() as u32).collect();
-    if std::env::var_os("AZLEAK_EXP_NOORDER").is_none() {
-        order.sort_by_key(|&i| (places[i as usize].is_none(), places[i as usize], i));
-    }
+    order.sort_by_key(|&i| (places[i as usize].is_none(), places[i as usize], i));
 
     let source = &opened.source;
     let commits = &walk.commits;
@@ -275,7 +273,6 @@ fn scan_blobs<B: BlobScan>(
             |(repo, scratch), &i| {
                 let (oid, occ) = &read.blobs[i as usize];
                 let size = read.places[i as usize].and_then(|place| read.packs.size(place));
-                let size = if std::env::var_os("AZLEAK_EXP_HEADER").is_some() { None } else { size };
                 let odb = match repo {
                     Ok(r) => r.odb(),
                     Err(e) => Err(git2::Error::from_str(e.message())),

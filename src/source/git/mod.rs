@@ -89,7 +89,7 @@ impl Progress for NoProgress {}
 ///   still fails to inflate or parse);
 /// - libgit2's object cache is off: a history scan reads each tree and blob about once, and the
 ///   cache (up to 256 MiB) would make memory grow with the history;
-/// - pack files are mapped in 32 MiB windows, at most 128 MiB at a time (instead of the whole
+/// - pack files are mapped in 16 MiB windows, at most 64 MiB at a time (instead of the whole
 ///   pack), so resident memory does not grow with the size of the pack.
 ///
 /// The window settings are plain globals of libgit2 that must not change while another thread
@@ -102,15 +102,8 @@ pub fn configure_libgit2() {
         git2::opts::enable_caching(false);
         // SAFETY: see above: no other thread is using libgit2 at this point.
         unsafe {
-            let (w, l) = std::env::var("AZLEAK_EXP_MWIN")
-                .ok()
-                .and_then(|v| {
-                    let (a, b) = v.split_once(',')?;
-                    Some((a.parse::<usize>().ok()?, b.parse::<usize>().ok()?))
-                })
-                .unwrap_or((16, 64));
-            let _ = git2::opts::set_mwindow_size(w << 20);
-            let _ = git2::opts::set_mwindow_mapped_limit(l << 20);
+            let _ = git2::opts::set_mwindow_size(16 << 20);
+            let _ = git2::opts::set_mwindow_mapped_limit(64 << 20);
         }
     });
 }

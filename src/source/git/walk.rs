@@ -152,7 +152,7 @@ pub(super) fn walk_commits(
     }
     let commits = std::mem::take(&mut walk.commits);
     // A range is walked in one part: what it inherited (read by `read_boundary`) is in `walk`.
-    let parts = if range.is_some() || threads <= 1 || std::env::var_os("AZLEAK_EXP_SEQWALK").is_some() {
+    let parts = if range.is_some() || threads <= 1 {
         1
     } else {
         (commits.len() / MIN_PART).clamp(1, threads * PARTS_PER_THREAD)
