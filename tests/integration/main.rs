@@ -15,6 +15,8 @@ mod hardening_fs;
 mod hardening_git;
 mod hardening_output;
 mod hardening_scale;
+mod history_packs;
+mod history_parallel;
 mod legacy_quality;
 mod org;
 mod org_enrich;

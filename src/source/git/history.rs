@@ -30,7 +30,8 @@ use git2::{Oid, Repository};
 use rayon::prelude::*;
 
 use super::metadata::{Metadata, scan_metadata};
-use super::walk::{OUTSIDE, Walk, walk_commits};
+use super::places::{Place, Places};
+use super::walk::{Id, OUTSIDE, Walk, walk_commits};
 use super::{Earlier, GitError, Loaded, Progress, Source, commit_info, load_blob, open, short};
 use crate::finding::{CommitInfo, CopyGroup, Finding, OtherLocation};
 use crate::scan::ScanOutput;
@@ -83,26 +84,41 @@ pub fn scan_history<B: BlobScan>(
     let mut walk = Walk::default();
     walk.errors = opened.source.guard.corrupt.clone();
     let hide: Vec<Oid> = options.hide.iter().filter_map(|id| Oid::from_bytes(id).ok()).collect();
-    walk_commits(repo, repo_path, options.range.as_deref(), &hide, &mut walk, progress)?;
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(options.threads).build().ok();
+    let pool = pool.as_ref();
+    let range = options.range.as_deref();
+    walk_commits(repo, &opened.source, repo_path, range, &hide, &mut walk, progress, pool)?;
 
     // Unique blobs, with every (path, commit) where they first appeared, oldest first.
-    let mut blobs: Vec<(Oid, Vec<(u32, u32)>)> = std::mem::take(&mut walk.first_seen)
+    let mut blobs: Vec<(Id, Vec<(u32, u32)>)> = std::mem::take(&mut walk.first_seen)
         .into_iter()
         .filter_map(|(blob, mut occ)| {
             occ.retain(|&(_, commit)| commit != OUTSIDE);
             occ.sort_by_key(|&(path, commit)| (commit, path));
-            let skip = options.skip_blobs.contains(blob.as_bytes());
+            let skip = options.skip_blobs.contains(&blob);
             (!occ.is_empty() && !skip).then_some((blob, occ))
         })
         .collect();
-    // Oldest first: neighbouring blobs share delta bases in the pack.
-    blobs.sort_by_key(|(oid, occ)| (occ[0].1, *oid));
+    blobs.sort_by_key(|(blob, occ)| (occ[0].1, *blob));
+    let blobs: Vec<(Oid, Vec<(u32, u32)>)> = blobs
+        .into_iter()
+        .filter_map(|(blob, occ)| Some((Oid::from_bytes(&blob).ok()?, occ)))
+        .collect();
     progress.blobs(blobs.len() as u64);
+
+    // Read in pack order (libgit2's pack windows then move forward), each blob sized by its
+    // pack entry; blobs in no pack index after them, oldest first.
+    let wanted: Vec<Id> = blobs.iter().map(|(oid, _)| super::walk::id(*oid)).collect();
+    let (packs, places) = Places::locate(&repo.commondir().join("objects"), &wanted);
+    drop(wanted);
+    let mut order: Vec<u32> = (0..blobs.len() as u32).collect();
+    order.sort_by_key(|&i| (places[i as usize].is_none(), places[i as usize], i));
 
     let source = &opened.source;
     let commits = &walk.commits;
-    let (results, metadata, names) = in_pool(options.threads, || {
-        let results = scan_blobs(scanner, source, &walk, &blobs, options, progress);
+    let (results, metadata, names) = in_pool(pool, || {
+        let read = Reads { blobs: &blobs, order: &order, places: &places, packs: &packs };
+        let results = scan_blobs(scanner, source, &walk, &read, options, progress);
         // Tags are not part of a range: only a whole-history scan reads them.
         let metadata = scan_metadata(scanner, source, commits, options.range.is_none());
         let names = scan_names(scanner, &walk);
@@ -225,36 +241,51 @@ fn scan_names<B: BlobScan>(scanner: &B, walk: &Walk) -> Vec<(u32, Finding)> {
         .collect()
 }
 
-/// Runs `f` on a pool of `threads` worker threads (0: one per core).
-fn in_pool<T: Send>(threads: usize, f: impl FnOnce() -> T + Send) -> T {
-    match rayon::ThreadPoolBuilder::new().num_threads(threads).build() {
-        Ok(pool) => pool.install(f),
-        Err(_) => f(),
+/// Runs `f` on `pool` (or on the calling thread if it could not be built).
+fn in_pool<T: Send>(pool: Option<&rayon::ThreadPool>, f: impl FnOnce() -> T + Send) -> T {
+    match pool {
+        Some(pool) => pool.install(f),
+        None => f(),
     }
 }
 
-/// Reads each unique blob once, in parallel, and hands it to the scan stage; each thread has
-/// its own repository handle and scratch space and holds one blob at a time. A blob is named
-/// by the first (commit, path) it appears at.
+/// The unique blobs to read, and in what order.
+struct Reads<'a> {
+    /// Each blob with the (path, commit) pairs where it first appeared, oldest first.
+    blobs: &'a [(Oid, Vec<(u32, u32)>)],
+    /// Positions in `blobs`, in the order to read them.
+    order: &'a [u32],
+    /// Where each blob is in the packs, by position in `blobs`.
+    places: &'a [Option<Place>],
+    packs: &'a Places,
+}
+
+/// Reads each unique blob once, in parallel, in the order of `read`, and hands it to the scan
+/// stage; each thread has its own repository handle and scratch space and holds one blob at a
+/// time. A blob is named by the first (commit, path) it appears at. The results are by
+/// position in `read.blobs`.
 fn scan_blobs<B: BlobScan>(
     scanner: &B,
     source: &Source,
     walk: &Walk,
-    blobs: &[(Oid, Vec<(u32, u32)>)],
+    read: &Reads<'_>,
     options: &HistoryOptions,
     progress: &dyn Progress,
 ) -> Vec<BlobResult> {
-    blobs
+    let mut results: Vec<(u32, BlobResult)> = read
+        .order
         .par_iter()
         .map_init(
             || (source.reopen(), scanner.scratch()),
-            |(repo, scratch), (oid, occ)| {
+            |(repo, scratch), &i| {
+                let (oid, occ) = &read.blobs[i as usize];
+                let size = read.places[i as usize].and_then(|place| read.packs.size(place));
                 let odb = match repo {
                     Ok(r) => r.odb(),
                     Err(e) => Err(git2::Error::from_str(e.message())),
                 };
                 let result = match odb.and_then(|odb| {
-                    Ok(match load_blob(&odb, *oid, options.max_file_size)? {
+                    Ok(match load_blob(&odb, *oid, options.max_file_size, size)? {
                         Loaded::Bytes(object) => {
                             let (path, commit) = occ[0];
                             let origin = Origin::Git {
@@ -275,10 +306,12 @@ fn scan_blobs<B: BlobScan>(
                     _ => 0,
                 };
                 progress.blob(bytes);
-                result
+                (i, result)
             },
         )
-        .collect()
+        .collect();
+    results.sort_unstable_by_key(|&(i, _)| i);
+    results.into_iter().map(|(_, result)| result).collect()
 }
 
 /// Range scans: drops secrets that a parent of their introducing commit already had at that

@@ -13,6 +13,7 @@
 mod history;
 mod loose;
 mod metadata;
+mod places;
 mod staged;
 mod walk;
 
@@ -88,7 +89,7 @@ impl Progress for NoProgress {}
 ///   still fails to inflate or parse);
 /// - libgit2's object cache is off: a history scan reads each tree and blob about once, and the
 ///   cache (up to 256 MiB) would make memory grow with the history;
-/// - pack files are mapped in 32 MiB windows, at most 128 MiB at a time (instead of the whole
+/// - pack files are mapped in 16 MiB windows, at most 64 MiB at a time (instead of the whole
 ///   pack), so resident memory does not grow with the size of the pack.
 ///
 /// The window settings are plain globals of libgit2 that must not change while another thread
@@ -246,17 +247,27 @@ pub(crate) enum Loaded<'odb> {
     Skipped(SkipReason),
 }
 
-/// Reads a blob, checking its size from the object header before inflating it.
+/// Reads a blob, checking its size before inflating it: `size` if the caller knows it (from the
+/// pack entry, see [`places`]), else from the object header libgit2 reads. A blob larger than
+/// `max_size` once read (a wrong `size`) is skipped all the same.
 pub(crate) fn load_blob<'odb>(
     odb: &'odb Odb<'_>,
     oid: Oid,
     max_size: u64,
+    size: Option<u64>,
 ) -> Result<Loaded<'odb>, git2::Error> {
-    let (size, _) = odb.read_header(oid)?;
-    if size as u64 > max_size {
+    let size = match size {
+        Some(size) => size,
+        None => odb.read_header(oid)?.0 as u64,
+    };
+    if size > max_size {
         return Ok(Loaded::Skipped(SkipReason::TooLarge));
     }
-    Ok(Loaded::Bytes(odb.read(oid)?))
+    let object = odb.read(oid)?;
+    if object.len() as u64 > max_size {
+        return Ok(Loaded::Skipped(SkipReason::TooLarge));
+    }
+    Ok(Loaded::Bytes(object))
 }
 
 /// An earlier version of a file, to tell the secrets a change adds from those it already had.

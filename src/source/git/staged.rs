@@ -113,7 +113,7 @@ pub fn scan_staged<B: BlobScan>(
             out.summary.errors.push(e);
             continue;
         }
-        match load_blob(&odb, new.id(), max_file_size) {
+        match load_blob(&odb, new.id(), max_file_size, None) {
             Ok(Loaded::Bytes(object)) => {
                 let origin = Origin::Index(path.clone());
                 let mut scanned =

@@ -21,13 +21,28 @@
 //! reports: invalid UTF-8 escaped as `\xHH` ([`escape_invalid_utf8`]); the bytes of such paths
 //! are kept too, to look them up in trees.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::path::Path;
 
 use git2::{ObjectType, Oid, Repository, RevparseMode, Sort};
 
-use super::{GitError, Progress, repo_error, short};
+use rayon::prelude::*;
+
+use super::{GitError, Progress, Source, repo_error, short};
 use crate::source::{ScanError, escape_invalid_utf8};
+
+/// The walk's tables: keyed by ids and paths read from the repository, hashed with foldhash
+/// (libgit2's ids are already uniform; SipHash was a tenth of the walk).
+type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+type FastSet<K> = HashSet<K, foldhash::fast::RandomState>;
+
+/// An object id as raw bytes: compared and hashed in Rust (comparing `Oid`s calls libgit2).
+pub(super) type Id = [u8; 20];
+
+/// The raw bytes of a SHA-1 object id.
+pub(super) fn id(oid: Oid) -> Id {
+    oid.as_bytes().try_into().unwrap_or([0; 20])
+}
 
 /// Marks a (blob, path) pair that a range's commits inherited from outside the range.
 pub(super) const OUTSIDE: u32 = u32::MAX;
@@ -42,21 +57,24 @@ pub(super) struct Walk {
     /// Index of the first commit whose tree has each path (by path id), or [`OUTSIDE`] if a
     /// range inherited the path.
     pub(super) path_first: Vec<u32>,
-    path_ids: HashMap<Vec<u8>, u32>,
+    path_ids: FastMap<Vec<u8>, u32>,
     /// The bytes of the paths that are not UTF-8 (their `paths` entry is escaped).
-    raw_paths: HashMap<u32, Vec<u8>>,
+    raw_paths: FastMap<u32, Vec<u8>>,
     /// Blob → (path, index of the first commit whose tree has the blob at that path), in walk
     /// order; the commit is [`OUTSIDE`] if a range inherited the pair.
-    pub(super) first_seen: HashMap<Oid, Vec<(u32, u32)>>,
+    pub(super) first_seen: FastMap<Id, Vec<(u32, u32)>>,
     /// The (blob, path) pairs in `first_seen`, so recording a pair is O(1) even for a blob found
     /// at thousands of paths (the empty file).
-    pairs_seen: HashSet<(Oid, u32)>,
+    pairs_seen: FastSet<(Id, u32)>,
     /// (tree, path) pairs already read.
-    trees_seen: HashSet<(Oid, u32)>,
+    trees_seen: FastSet<(Id, u32)>,
     /// Gitlinks (submodules) met, by path id.
-    pub(super) submodules: HashSet<u32>,
+    pub(super) submodules: FastSet<u32>,
     /// Objects that could not be read.
     pub(super) errors: Vec<ScanError>,
+    /// The unreadable (tree, path) pairs among `errors`: (position in `errors`, tree, path id),
+    /// so parts of a parallel walk that met the same one report it once.
+    unreadable_trees: Vec<(usize, Id, u32)>,
 }
 
 impl Walk {
@@ -89,6 +107,7 @@ impl Walk {
 
     /// Records a (blob, path) pair unless an earlier commit had it.
     fn record(&mut self, blob: Oid, path: u32, commit: u32) {
+        let blob = id(blob);
         if self.pairs_seen.insert((blob, path)) {
             self.first_seen.entry(blob).or_default().push((path, commit));
         }
@@ -98,14 +117,21 @@ impl Walk {
 /// Walks the commits parents-first and records where each (blob, path) pair first appears.
 /// Without a range, the commits reachable from `hide` are left out, and their trees read as a
 /// range's boundary.
+///
+/// A whole-history walk of many commits on several `threads` is split into parts of
+/// consecutive commits read in parallel (each with its own handle from `source`) and merged in
+/// order: the result is the one-part walk's, paths, ids, pairs and errors alike.
 pub(super) fn walk_commits(
     repo: &Repository,
+    source: &Source,
     repo_path: &Path,
     range: Option<&str>,
     hide: &[Oid],
     walk: &mut Walk,
     progress: &dyn Progress,
+    pool: Option<&rayon::ThreadPool>,
 ) -> Result<(), GitError> {
+    let threads = pool.map_or(1, rayon::ThreadPool::current_num_threads);
     let (tips, hidden) = match range {
         None => (ref_tips(repo, repo_path, &mut walk.errors)?, hide.to_vec()),
         Some(spec) => range_ends(repo, repo_path, spec)?,
@@ -127,9 +153,69 @@ pub(super) fn walk_commits(
     if range.is_some() || !hidden.is_empty() {
         read_boundary(repo, walk);
     }
+    let commits = std::mem::take(&mut walk.commits);
+    // A range (or a walk with hidden commits) is walked in one part: what it inherited (read
+    // by `read_boundary`) is in `walk`.
+    let parts = if range.is_some() || !hidden.is_empty() || threads <= 1 {
+        1
+    } else {
+        (commits.len() / MIN_PART).clamp(1, threads * PARTS_PER_THREAD)
+    };
+    if parts == 1 {
+        read_commits(repo, &commits, 0..commits.len(), walk, progress);
+    } else {
+        let size = commits.len().div_ceil(parts);
+        let ranges: Vec<_> =
+            (0..parts).map(|k| k * size..((k + 1) * size).min(commits.len())).collect();
+        // A wave of parts at a time, merged in commit order: memory holds the merged tables and
+        // one wave of parts.
+        for wave in ranges.chunks(threads) {
+            let read = || -> Vec<Option<Walk>> {
+                wave.par_iter()
+                    .map(|range| {
+                        let repo = source.reopen().ok()?;
+                        let mut part = Walk::default();
+                        read_commits(&repo, &commits, range.clone(), &mut part, progress);
+                        Some(part)
+                    })
+                    .collect()
+            };
+            let done = match pool {
+                Some(pool) => pool.install(read),
+                None => read(),
+            };
+            for (range, part) in wave.iter().zip(done) {
+                let part = part.unwrap_or_else(|| {
+                    // No handle for a worker: this part on the calling thread's.
+                    let mut part = Walk::default();
+                    read_commits(repo, &commits, range.clone(), &mut part, progress);
+                    part
+                });
+                walk.merge(part);
+            }
+        }
+    }
+    walk.commits = commits;
+    Ok(())
+}
+
+/// The fewest commits a part of a parallel walk has: each part reads the whole tree of its
+/// first commit again (what a one-part walk knows from the commits before it).
+const MIN_PART: usize = 2000;
+/// Parts per worker thread, so that a slow part does not leave the other threads idle long.
+const PARTS_PER_THREAD: usize = 8;
+
+/// Reads the trees of the commits at positions `range` of `commits` into `walk`.
+fn read_commits(
+    repo: &Repository,
+    commits: &[Oid],
+    range: std::ops::Range<usize>,
+    walk: &mut Walk,
+    progress: &dyn Progress,
+) {
     let mut path = Vec::new();
-    for index in 0..walk.commits.len() {
-        let oid = walk.commits[index];
+    for index in range {
+        let oid = commits[index];
         progress.commit();
         match repo.find_commit(oid) {
             Ok(commit) => read_tree(repo, commit.tree_id(), &mut path, index as u32, oid, walk),
@@ -138,7 +224,49 @@ pub(super) fn walk_commits(
                 .push(ScanError { path: format!("commit {oid}"), message: super::message(&e) }),
         }
     }
-    Ok(())
+}
+
+impl Walk {
+    /// Adds what a part of the walk learned, its commits all after those merged so far: its
+    /// paths get the ids a one-part walk would have given them (in the order the part met
+    /// them), its pairs are kept where no earlier commit had them, and an unreadable tree that
+    /// an earlier part reported at the same path is not reported again.
+    fn merge(&mut self, part: Walk) {
+        let Walk { path_ids, path_first, first_seen, submodules, errors, unreadable_trees, .. } =
+            part;
+        let mut by_id: Vec<Option<Vec<u8>>> = vec![None; path_first.len()];
+        for (bytes, local) in path_ids {
+            by_id[local as usize] = Some(bytes);
+        }
+        let remap: Vec<u32> = by_id
+            .into_iter()
+            .zip(path_first)
+            .map(|(bytes, commit)| self.path_id(&bytes.unwrap_or_default(), commit))
+            .collect();
+        let mut first_seen: Vec<_> = first_seen.into_iter().collect();
+        first_seen.sort_unstable_by_key(|(blob, _)| *blob);
+        for (blob, pairs) in first_seen {
+            for (local, commit) in pairs {
+                let path = remap[local as usize];
+                if self.pairs_seen.insert((blob, path)) {
+                    self.first_seen.entry(blob).or_default().push((path, commit));
+                }
+            }
+        }
+        self.submodules.extend(submodules.into_iter().map(|local| remap[local as usize]));
+        let mut again = FastSet::default();
+        for (at, tree, local) in unreadable_trees {
+            let path = remap[local as usize];
+            if self.unreadable_trees.iter().any(|&(_, t, p)| t == tree && p == path) {
+                again.insert(at);
+            } else {
+                self.unreadable_trees.push((self.errors.len() + at - again.len(), tree, path));
+            }
+        }
+        self.errors.extend(
+            errors.into_iter().enumerate().filter(|(at, _)| !again.contains(at)).map(|(_, e)| e),
+        );
+    }
 }
 
 /// Range scans: reads the trees of the parents of range commits that are outside the range, so
@@ -180,13 +308,14 @@ fn read_tree(
     walk: &mut Walk,
 ) {
     let prefix = walk.path_id(path, index);
-    if !walk.trees_seen.insert((tree_id, prefix)) {
+    if !walk.trees_seen.insert((id(tree_id), prefix)) {
         return;
     }
     let tree = match repo.find_tree(tree_id) {
         Ok(tree) => tree,
         Err(e) => {
             let at = escape_invalid_utf8(path);
+            walk.unreadable_trees.push((walk.errors.len(), id(tree_id), prefix));
             walk.errors.push(ScanError {
                 path: format!("tree {tree_id} ({}:{at})", short(commit)),
                 message: super::message(&e),
