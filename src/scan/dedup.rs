@@ -20,11 +20,14 @@ pub struct Dedup<'a, S: BlobScan> {
     inner: &'a S,
     /// Content id → what scanning it gave, with the label of the blob it was scanned as
     /// (`None`: nothing to replay but the counts), set once by the thread that scans it.
-    /// Content ids are already uniform hashes: a fast hasher suffices.
-    seen: Mutex<HashMap<u128, Arc<OnceLock<Option<Seen>>>, foldhash::fast::FixedState>>,
+    seen: Mutex<SeenMap>,
 }
 
 /// The replayable result of one scanned content.
+/// Content id to the scan of its first copy. The ids are already uniform hashes: a fast
+/// hasher suffices.
+type SeenMap = HashMap<u128, Arc<OnceLock<Option<Seen>>>, foldhash::fast::FixedState>;
+
 struct Seen {
     /// How the first blob with this content was labelled (its path): the prefix of the paths
     /// of its skips and errors.

@@ -121,6 +121,7 @@ impl Walk {
 /// A whole-history walk of many commits on several `threads` is split into parts of
 /// consecutive commits read in parallel (each with its own handle from `source`) and merged in
 /// order: the result is the one-part walk's, paths, ids, pairs and errors alike.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn walk_commits(
     repo: &Repository,
     source: &Source,
