@@ -41,7 +41,7 @@ pub(super) type Id = [u8; 20];
 
 /// The raw bytes of a SHA-1 object id.
 pub(super) fn id(oid: Oid) -> Id {
-    oid.as_bytes().try_into().unwrap_or([0; 20])
+    super::raw_id(oid)
 }
 
 /// Marks a (blob, path) pair that a range's commits inherited from outside the range.
@@ -72,9 +72,11 @@ pub(super) struct Walk {
     pub(super) submodules: FastSet<u32>,
     /// Objects that could not be read.
     pub(super) errors: Vec<ScanError>,
-    /// The unreadable (tree, path) pairs among `errors`: (position in `errors`, tree, path id),
-    /// so parts of a parallel walk that met the same one report it once.
+    /// The unreadable (tree, path) pairs this walk met itself: (position in `errors`, tree, path
+    /// id), so parts of a parallel walk that met the same one report it once.
     unreadable_trees: Vec<(usize, Id, u32)>,
+    /// The unreadable (tree, path) pairs of the parts merged into this walk.
+    unreadable_merged: FastSet<(Id, u32)>,
 }
 
 impl Walk {
@@ -255,15 +257,13 @@ impl Walk {
             }
         }
         self.submodules.extend(submodules.into_iter().map(|local| remap[local as usize]));
-        let mut again = FastSet::default();
-        for (at, tree, local) in unreadable_trees {
-            let path = remap[local as usize];
-            if self.unreadable_trees.iter().any(|&(_, t, p)| t == tree && p == path) {
-                again.insert(at);
-            } else {
-                self.unreadable_trees.push((self.errors.len() + at - again.len(), tree, path));
-            }
-        }
+        let again: FastSet<usize> = unreadable_trees
+            .into_iter()
+            .filter(|&(_, tree, local)| {
+                !self.unreadable_merged.insert((tree, remap[local as usize]))
+            })
+            .map(|(at, _, _)| at)
+            .collect();
         self.errors.extend(
             errors.into_iter().enumerate().filter(|(at, _)| !again.contains(at)).map(|(_, e)| e),
         );
