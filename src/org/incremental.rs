@@ -18,6 +18,7 @@ use std::path::Path;
 use git2::{ObjectType, Oid, Repository};
 use sha2::{Digest, Sha256};
 
+use crate::source::git::raw_id as raw;
 use crate::store::{Store, StoreError, Touch, Walked};
 
 /// The refs of a repository as they are now.
@@ -107,12 +108,6 @@ pub fn plan(
 pub fn refs_now(path: &Path) -> Option<Refs> {
     let opened = crate::source::git::open_unchecked(path).ok()?;
     read_refs(&opened)
-}
-
-fn raw(oid: Oid) -> [u8; 20] {
-    let mut id = [0u8; 20];
-    id.copy_from_slice(&oid.as_bytes()[..20]);
-    id
 }
 
 /// Every ref's name and target, HEAD's, and the loose ref files' names, digested; and the

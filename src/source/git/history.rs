@@ -100,17 +100,16 @@ pub fn scan_history<B: BlobScan>(
         })
         .collect();
     blobs.sort_by_key(|(blob, occ)| (occ[0].1, *blob));
-    let blobs: Vec<(Oid, Vec<(u32, u32)>)> = blobs
-        .into_iter()
-        .filter_map(|(blob, occ)| Some((Oid::from_bytes(&blob).ok()?, occ)))
-        .collect();
-    progress.blobs(blobs.len() as u64);
-
     // Read in pack order (libgit2's pack windows then move forward), each blob sized by its
     // pack entry; blobs in no pack index after them, oldest first.
-    let wanted: Vec<Id> = blobs.iter().map(|(oid, _)| super::walk::id(*oid)).collect();
+    let wanted: Vec<Id> = blobs.iter().map(|(blob, _)| *blob).collect();
     let (packs, places) = Places::locate(&repo.commondir().join("objects"), &wanted);
     drop(wanted);
+    let blobs: Vec<(Oid, Vec<(u32, u32)>)> = blobs
+        .into_iter()
+        .map(|(blob, occ)| (Oid::from_bytes(&blob).expect("20 bytes make an id"), occ))
+        .collect();
+    progress.blobs(blobs.len() as u64);
     let mut order: Vec<u32> = (0..blobs.len() as u32).collect();
     order.sort_by_key(|&i| (places[i as usize].is_none(), places[i as usize], i));
 
@@ -151,7 +150,7 @@ pub fn scan_history<B: BlobScan>(
         };
         match result {
             BlobResult::Scanned(scanned) => {
-                out.blob_ids.extend(<[u8; 20]>::try_from(oid.as_bytes()));
+                out.blob_ids.push(super::raw_id(*oid));
                 let mut findings = Vec::new();
                 out.summary.add(scanned, &mut findings);
                 for f in findings {
@@ -176,7 +175,7 @@ pub fn scan_history<B: BlobScan>(
                 }
             }
             BlobResult::Skipped(reason) => {
-                out.blob_ids.extend(<[u8; 20]>::try_from(oid.as_bytes()));
+                out.blob_ids.push(super::raw_id(*oid));
                 out.summary.skipped.push(Skipped::new(name(), reason));
             }
             BlobResult::Error(message) => {

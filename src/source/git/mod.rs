@@ -239,6 +239,11 @@ pub(crate) fn repo_error(repo_path: &Path, what: &str) -> impl FnOnce(git2::Erro
     move |e| GitError::Repo { path, what, message: message(&e) }
 }
 
+/// The raw bytes of a SHA-1 object id (libgit2 here is SHA-1 only).
+pub(crate) fn raw_id(oid: Oid) -> [u8; 20] {
+    oid.as_bytes().try_into().unwrap_or([0; 20])
+}
+
 /// What reading a blob gave.
 pub(crate) enum Loaded<'odb> {
     /// Its bytes, to hand to the scan stage.
