@@ -116,9 +116,10 @@ impl Detector {
                 keyword_rules.push(Vec::new());
             }
         }
-        // The search reports the longest keyword at each position; a keyword contained in it
-        // (`Q~` in `8Q~`) must still select its own rules, so each keyword carries the rules of
-        // every keyword it contains (compared case-insensitively).
+        // Each keyword also carries the rules of every keyword it contains (compared
+        // case-insensitively): the search reports the contained keyword on its own too, but
+        // this keeps the windows those rules had when only the longest keyword at a position
+        // was reported (a `key` rule's window reaching from the start of `AccountKey`).
         let lower: Vec<String> = patterns.iter().map(|p| p.to_ascii_lowercase()).collect();
         let keyword_rules = lower
             .iter()

@@ -174,25 +174,8 @@ fn a_corrupt_entry_of_a_pack_is_reported_by_id_and_the_rest_is_scanned() {
     let once = git_cli(dir, &["rev-parse", "HEAD:once.env"]);
     let entries = pack_entries(dir);
     let entry = entries.iter().find(|e| e.0 == once).expect("once.env is packed");
-    let pack = dir.join(".git/objects/pack").join(
-        std::fs::read_dir(dir.join(".git/objects/pack"))
-            .expect("pack dir")
-            .flatten()
-            .map(|e| e.file_name())
-            .find(|n| n.to_string_lossy().ends_with(".pack"))
-            .expect("a pack"),
-    );
-    let mut bytes = std::fs::read(&pack).expect("read pack");
     // Past its 1-3 byte entry header: garble the zlib stream of once.env.
-    let start = entry.3 as usize + 4;
-    for b in &mut bytes[start..start + 8] {
-        *b ^= 0xa5;
-    }
-    let mut perms = std::fs::metadata(&pack).expect("pack").permissions();
-    #[allow(clippy::permissions_set_readonly_false)]
-    perms.set_readonly(false);
-    std::fs::set_permissions(&pack, perms).expect("chmod");
-    std::fs::write(&pack, bytes).expect("write pack");
+    garble_pack(dir, entry.3 as usize + 4);
     let (code, doc) = scan(dir, &[]);
     assert_eq!(code, 1, "the secrets of app.conf are still found: {doc}");
     let errors = errors(&doc);
@@ -296,25 +279,8 @@ fn a_corrupt_packed_tree_is_reported_by_id_and_the_rest_is_scanned() {
     let more = git_cli(dir, &["rev-parse", "HEAD:ops/env/more"]);
     let entries = pack_entries(dir);
     let entry = entries.iter().find(|e| e.0 == more).expect("the tree of ops/env/more is packed");
-    let pack = dir.join(".git/objects/pack").join(
-        std::fs::read_dir(dir.join(".git/objects/pack"))
-            .expect("pack dir")
-            .flatten()
-            .map(|e| e.file_name())
-            .find(|n| n.to_string_lossy().ends_with(".pack"))
-            .expect("a pack"),
-    );
-    let mut bytes = std::fs::read(&pack).expect("read pack");
     // Past its entry header (and the base offset of a delta): garble its zlib stream.
-    let start = entry.3 as usize + 6;
-    for b in &mut bytes[start..start + 8] {
-        *b ^= 0xa5;
-    }
-    let mut perms = std::fs::metadata(&pack).expect("pack").permissions();
-    #[allow(clippy::permissions_set_readonly_false)]
-    perms.set_readonly(false);
-    std::fs::set_permissions(&pack, perms).expect("chmod");
-    std::fs::write(&pack, bytes).expect("write pack");
+    garble_pack(dir, entry.3 as usize + 6);
     let (code, doc) = scan(dir, &[]);
     assert_eq!(code, 1, "the secret of prod.env is still found: {doc}");
     let errors = errors(&doc);
@@ -326,4 +292,26 @@ fn a_corrupt_packed_tree_is_reported_by_id_and_the_rest_is_scanned() {
     let expected: Vec<(String, String)> =
         expected.iter().map(|&(p, s)| (p.to_string(), s.to_string())).collect();
     assert_eq!(found, expected);
+}
+
+/// Flips 8 bytes of the repository's one pack file from `start` (the pack is read-only as git
+/// writes it).
+fn garble_pack(dir: &Path, start: usize) {
+    let pack = dir.join(".git/objects/pack").join(
+        std::fs::read_dir(dir.join(".git/objects/pack"))
+            .expect("pack dir")
+            .flatten()
+            .map(|e| e.file_name())
+            .find(|n| n.to_string_lossy().ends_with(".pack"))
+            .expect("a pack"),
+    );
+    let mut bytes = std::fs::read(&pack).expect("read pack");
+    for b in &mut bytes[start..start + 8] {
+        *b ^= 0xa5;
+    }
+    let mut perms = std::fs::metadata(&pack).expect("pack").permissions();
+    #[allow(clippy::permissions_set_readonly_false)]
+    perms.set_readonly(false);
+    std::fs::set_permissions(&pack, perms).expect("chmod");
+    std::fs::write(&pack, bytes).expect("write pack");
 }
