@@ -94,11 +94,31 @@ pub fn apply(
                     .has_path(&findings[i].rule_id, &redactor.redact(&relative[i]))
         })
         .collect();
+    // A path shard lists every copy group it has, whatever is reported, by the secret's key.
+    let groups: Vec<&Finding> = if output.part {
+        let mut seen = std::collections::HashSet::new();
+        findings.iter().filter(|f| f.copies.as_ref().is_some_and(|g| seen.insert(&g.id))).collect()
+    } else {
+        Vec::new()
+    };
     let fingerprinter = crate::finding::Fingerprinter::derive(
         (0..findings.len())
             .filter(|&i| needs_fingerprint[i])
-            .map(|i| (findings[i].rule_id.as_str(), findings[i].secret.reveal())),
+            .map(|i| &findings[i])
+            .chain(groups.iter().copied())
+            .map(|f| (f.rule_id.as_str(), f.secret.reveal())),
     );
+    summary.shard_copies = groups
+        .iter()
+        .map(|f| crate::scan::ShardCopies {
+            repository: None,
+            key: fingerprinter.copy_key(&f.rule_id, f.secret.reveal()),
+            rule_id: f.rule_id.clone(),
+            locations: f.copies.as_ref().map(|g| g.locations.clone()).unwrap_or_default(),
+        })
+        .collect();
+    summary.shard_copies.sort();
+    drop(groups);
     let mut found = BTreeSet::new();
     let mut kept: Vec<(Finding, String)> = Vec::new();
     for (i, ((mut f, relative), verdict)) in
@@ -157,6 +177,14 @@ pub fn apply(
         }
     }
     output.findings = kept.into_iter().map(|(f, _)| f).collect();
+    if output.part {
+        // The shard's own report groups only what it found at two places or more.
+        for f in &mut output.findings {
+            if f.copies.as_ref().is_some_and(|g| g.locations.len() < 2) {
+                f.copies = None;
+            }
+        }
+    }
     Ok(update)
 }
 

@@ -570,6 +570,16 @@ impl Fingerprinter {
         Fingerprinter { keys }
     }
 
+    /// The key naming a (rule, secret) pair in [`crate::scan::ShardCopies`]: derived from the
+    /// same slow key as its fingerprints, without a path.
+    pub fn copy_key(&self, rule_id: &str, secret: &str) -> String {
+        let key = match self.keys.get(&(rule_id.to_string(), secret.to_string())) {
+            Some(key) => *key,
+            None => derive_secret_key(rule_id, secret),
+        };
+        hash_parts(&[b"azleak-copy-key-v1", rule_id.as_bytes(), &key])
+    }
+
     /// The fingerprint of a secret at a path; a pair not derived up front is derived now.
     pub fn fingerprint(&self, rule_id: &str, path: &str, secret: &str) -> String {
         match self.keys.get(&(rule_id.to_string(), secret.to_string())) {

@@ -509,6 +509,15 @@ pub struct ArchiveArgs {
     pub max_archive_depth: u8,
 }
 
+/// What `--shard` splits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ShardBy {
+    /// Each repository is in one shard.
+    Repository,
+    /// Each path of every repository is in one shard (every version of a file in the same).
+    Path,
+}
+
 /// Help heading of the options for many repositories.
 const ORG_HEADING: &str = "Many repositories, shards and the datastore";
 
@@ -528,14 +537,21 @@ pub struct GitArgs {
     /// Also scan every subdirectory of DIR (a directory of clones).
     #[arg(long, value_name = "DIR", help_heading = ORG_HEADING)]
     pub repos_dir: Option<PathBuf>,
-    /// Scan only shard K of N (1-based): each repository belongs to exactly one shard, by a hash
-    /// of its name. Merge the shards' JSON reports with `azleak merge`.
+    /// Scan only shard K of N (1-based): each repository (or, with --shard-by path, each path of
+    /// every repository) belongs to exactly one shard, by a hash of its name. Merge the shards'
+    /// JSON reports with `azleak merge`.
     #[arg(long, value_name = "K/N", help_heading = ORG_HEADING)]
     pub shard: Option<String>,
     /// The number of shards, the shard being JOB_COMPLETION_INDEX + 1 (Kubernetes Indexed Jobs).
     #[arg(long, value_name = "N", conflicts_with = "shard", help_heading = ORG_HEADING,
           value_parser = clap::value_parser!(u32).range(1..))]
     pub shard_count: Option<u32>,
+    /// What the shards split: whole repositories, or the paths of each repository (for one
+    /// huge repository: every shard walks all commits and reads only the blobs at its paths;
+    /// the merged JSON report equals one process's).
+    #[arg(long, value_enum, value_name = "WHAT", default_value_t = ShardBy::Repository,
+          help_heading = ORG_HEADING)]
+    pub shard_by: ShardBy,
     /// Record scanned blobs, findings and each repository's refs in this SQLite file; re-scans
     /// under the same rules walk only commits the last complete scan did not reach (nothing if
     /// the refs are unchanged). Report from it with `azleak report`; merge shards' stores with

@@ -20,6 +20,7 @@ pub(super) fn git(args: &GitArgs, io: &mut Io<'_>) -> Result<Outcome> {
         || args.repos_dir.is_some()
         || args.shard.is_some()
         || args.shard_count.is_some()
+        || args.shard_by == super::args::ShardBy::Path
         || args.datastore.is_some();
     if org {
         return super::org::git_org(args, io);
@@ -49,6 +50,7 @@ pub(super) fn git(args: &GitArgs, io: &mut Io<'_>) -> Result<Outcome> {
         max_file_size,
         threads: args.threads.unwrap_or(0),
         hide: Vec::new(),
+        part: None,
     };
     let show = !args.output.quiet
         && std::io::stderr().is_terminal()

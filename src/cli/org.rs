@@ -13,8 +13,8 @@ use anyhow::{Context, Result, bail};
 use sha2::{Digest, Sha256};
 
 use super::args::{
-    ColorChoice, FilterArgs, FormatArg, GitArgs, MergeArgs, OutputArgs, ReportArgs, StatusArg,
-    TriageArgs,
+    ColorChoice, FilterArgs, FormatArg, GitArgs, MergeArgs, OutputArgs, ReportArgs, ShardBy,
+    StatusArg, TriageArgs,
 };
 use super::{Io, Outcome, emit, enrich, error_message, load_rules, overrides, scanner};
 use crate::config::{self, Coverage, Settings};
@@ -88,7 +88,19 @@ pub(super) fn git_org(args: &GitArgs, io: &mut Io<'_>) -> Result<Outcome> {
             before - repos.len()
         )?;
     }
-    if let Some(shard) = shard {
+    let by_path = args.shard_by == ShardBy::Path;
+    if by_path && shard.is_none() {
+        bail!("--shard-by path needs --shard K/N or --shard-count N");
+    }
+    if by_path && args.datastore.is_some() {
+        bail!(
+            "--shard-by path cannot record into --datastore (a store holds whole repositories); \
+             shard by repository, or merge the shards' JSON reports with `azleak merge`"
+        );
+    }
+    // Split by path, every shard scans a part of every repository.
+    let part = shard.filter(|_| by_path).map(|s| s.part());
+    if let Some(shard) = shard.filter(|_| !by_path) {
         repos.retain(|(name, _)| shard.contains(name));
     }
     let store = args.datastore.as_deref().map(Store::open).transpose()?;
@@ -103,10 +115,14 @@ pub(super) fn git_org(args: &GitArgs, io: &mut Io<'_>) -> Result<Outcome> {
     let mut enriched = Enriched::default();
     let mut outputs = Vec::new();
     for (name, path) in repos {
-        let output = match scan_repo(args, &name, &path, as_of, store.as_ref().zip(run)) {
-            Ok(Scanned { output, secrets: found, enriched: done }) => {
+        let output = match scan_repo(args, &name, &path, as_of, store.as_ref().zip(run), part) {
+            Ok(Scanned { mut output, secrets: found, enriched: done }) => {
                 secrets.extend(found);
                 enriched.add(&name, done);
+                // Each repository is counted by the first path shard only.
+                if part.is_some_and(|p| !p.is_first()) {
+                    output.summary.repositories = Some(0);
+                }
                 Ok(output)
             }
             Err(e) => Err(error_message(&e)),
@@ -117,6 +133,11 @@ pub(super) fn git_org(args: &GitArgs, io: &mut Io<'_>) -> Result<Outcome> {
         store.finish_run(run)?;
     }
     let mut output = combine(outputs);
+    if part.is_some_and(|p| !p.is_first()) {
+        // A repository that could not be scanned is counted once, by the first path shard (its
+        // error is in every shard's report; `azleak merge` keeps one).
+        output.summary.repositories_failed = Some(0);
+    }
     output.summary.elapsed = started.elapsed();
     if output.summary.repositories == Some(0) && shard.is_none() {
         output.summary.errors.push(crate::source::ScanError {
@@ -152,6 +173,7 @@ fn scan_repo(
     path: &Path,
     as_of: chrono::DateTime<chrono::Utc>,
     store: Option<(&Store, i64)>,
+    part: Option<crate::source::PathShard>,
 ) -> Result<Scanned> {
     if !path.exists() {
         bail!("no such directory");
@@ -178,13 +200,18 @@ fn scan_repo(
     // Blobs skipped as already scanned are not seen again: baseline entries not found are not
     // stale on that account.
     let whole = skip.is_empty() && previous.is_none();
-    settings.coverage = if whole { Coverage::Whole } else { Coverage::Partial };
+    settings.coverage = match part {
+        _ if !whole => Coverage::Partial,
+        Some(part) => Coverage::Shard(part),
+        None => Coverage::Whole,
+    };
     let options = HistoryOptions {
         range: None,
         max_file_size: settings.max_file_size,
         threads: args.threads.unwrap_or(0),
         skip_blobs: Arc::new(skip),
         hide: plan.as_ref().map(|p| p.hide.clone()).unwrap_or_default(),
+        part,
     };
     let mut output = match &plan {
         Some(plan) if plan.unchanged => {
@@ -195,7 +222,8 @@ fn scan_repo(
         }
         _ => scan_history(&scanner, path, &options, &NoProgress)?,
     };
-    let secrets: Vec<Secret> = output.findings.iter().map(|f| f.secret.clone()).collect();
+    let mut secrets: Vec<Secret> = output.findings.iter().map(|f| f.secret.clone()).collect();
+    secrets.append(&mut output.also_secrets);
     if let Some(update) = crate::filter::apply(&settings, &mut output, ScanKind::History)? {
         update.baseline.write(&update.path)?;
     }

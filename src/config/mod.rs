@@ -177,6 +177,8 @@ pub enum Coverage {
     Under(Vec<String>),
     /// Some unknown part (standard input, a commit range, staged changes): nothing is stale.
     Partial,
+    /// The paths of one shard of the whole repository (`--shard-by path`).
+    Shard(crate::source::PathShard),
 }
 
 /// Validated settings: the config file with command-line overrides on top.
@@ -445,6 +447,7 @@ impl Coverage {
             Coverage::Whole => true,
             Coverage::Under(prefixes) => prefixes.iter().any(|p| is_under(path, p)),
             Coverage::Partial => false,
+            Coverage::Shard(shard) => shard.holds(path.as_bytes()),
         }
     }
 }

@@ -14,11 +14,10 @@ use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use sha2::{Digest, Sha256};
-
 use crate::finding::{CopyGroup, Finding};
 use crate::scan::{ScanOutput, Summary};
 use crate::source::ScanError;
+use crate::source::PathShard;
 
 /// Errors in the list of repositories or the shard options.
 #[derive(Debug, thiserror::Error)]
@@ -162,10 +161,12 @@ impl Shard {
     /// Whether the repository named `name` belongs to this shard: a hash of the name, so the
     /// split does not depend on the order or the machine, and every name is in exactly one.
     pub fn contains(&self, name: &str) -> bool {
-        let digest = Sha256::digest(name.as_bytes());
-        let mut first = [0u8; 8];
-        first.copy_from_slice(&digest[..8]);
-        u64::from_be_bytes(first) % u64::from(self.count) == u64::from(self.index)
+        self.part().holds(name.as_bytes())
+    }
+
+    /// The same split applied to the paths of each repository (`--shard-by path`).
+    pub fn part(&self) -> PathShard {
+        PathShard { index: self.index, count: self.count }
     }
 }
 
@@ -219,14 +220,18 @@ pub fn qualify(name: &str, findings: &mut [Finding]) {
         f.repository = Some(name.to_string());
         if let Some(group) = &mut f.copies {
             let qualified = groups.entry(group.id.clone()).or_insert_with(|| {
-                let parts: [&[u8]; 3] =
-                    [b"azleak-copies-repository-v1", name.as_bytes(), group.id.as_bytes()];
-                let id = crate::finding::hash_parts(&parts)[..16].to_string();
+                let id = qualified_group_id(name, &group.id);
                 Arc::new(CopyGroup { id, locations: group.locations.clone() })
             });
             *group = Arc::clone(qualified);
         }
     }
+}
+
+/// The id of the copy group `id` of the repository `name` in a run over several repositories.
+pub fn qualified_group_id(name: &str, id: &str) -> String {
+    let parts: [&[u8]; 3] = [b"azleak-copies-repository-v1", name.as_bytes(), id.as_bytes()];
+    crate::finding::hash_parts(&parts)[..16].to_string()
 }
 
 /// One repository's summary as part of a run's: it counts as one repository, and its skipped
@@ -238,6 +243,9 @@ pub fn qualified_summary(name: &str, mut s: Summary) -> Summary {
     }
     for e in &mut s.errors {
         e.path = format!("{name}: {}", e.path);
+    }
+    for c in s.shard_copies.iter_mut().filter(|c| c.repository.is_none()) {
+        c.repository = Some(name.to_string());
     }
     s
 }
@@ -269,6 +277,7 @@ pub fn add_summary(s: &mut Summary, other: Summary) {
     s.elapsed = s.elapsed.max(other.elapsed);
     s.skipped.extend(other.skipped);
     s.errors.extend(other.errors);
+    s.shard_copies.extend(other.shard_copies);
 }
 
 #[cfg(test)]

@@ -108,6 +108,17 @@ impl Redacted {
                 redactor.redact_in_place(&mut e.path);
                 redactor.redact_in_place(&mut e.message);
             }
+            for c in &mut summary.shard_copies {
+                if let Some(repo) = &mut c.repository {
+                    redactor.redact_in_place(repo);
+                }
+                for o in &mut c.locations {
+                    redactor.redact_in_place(&mut o.path);
+                    if let Some(member) = &mut o.member {
+                        redactor.redact_in_place(member);
+                    }
+                }
+            }
         }
         Redacted { findings, summary, redactor }
     }

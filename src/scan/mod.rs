@@ -73,6 +73,28 @@ pub struct Summary {
     /// each is also in `errors`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub repositories_failed: Option<u64>,
+    /// Path-sharded history scans only (`--shard-by path`): every copy of every secret this
+    /// shard found, before filtering, by secret key, so that `azleak merge` can rebuild the
+    /// copy groups one process would have made from the shards' parts of them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub shard_copies: Vec<ShardCopies>,
+}
+
+/// The copies of one secret (one rule, one secret) that one shard of a path-sharded history
+/// scan found, named by a key derived from the secret as slowly as a fingerprint is (see
+/// [`finding::derive_secret_key`]), so shards that found the same secret give the same key and
+/// the key reveals no more than a fingerprint does.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct ShardCopies {
+    /// The repository (runs over several repositories).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repository: Option<String>,
+    /// The secret's key ([`finding::Fingerprinter::copy_key`]).
+    pub key: String,
+    /// The rule that found it.
+    pub rule_id: String,
+    /// Where this shard found it, in report order.
+    pub locations: Vec<finding::OtherLocation>,
 }
 
 fn from_secs<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
@@ -115,6 +137,7 @@ impl Summary {
     pub fn sort(&mut self) {
         self.skipped.sort();
         self.errors.sort();
+        self.shard_copies.sort();
     }
 }
 
@@ -134,6 +157,14 @@ pub struct ScanOutput {
     /// Ids (raw SHA-1) of the git blobs this scan read (scanned or skipped by size or type, not
     /// those that failed): what a datastore records as scanned. Empty outside history scans.
     pub blob_ids: Vec<[u8; 20]>,
+    /// A path-sharded history scan (`--shard-by path`): every finding of `findings` and
+    /// `honouring_allow` carries a copy group, even a secret found at one path only; the filter
+    /// stage lists them all in [`Summary::shard_copies`] and keeps only the groups of two or more.
+    pub part: bool,
+    /// Secrets this scan found but leaves to another shard to report (metadata findings of a
+    /// path shard other than the first): kept so that they are hidden wherever this shard's
+    /// report displays them.
+    pub also_secrets: Vec<Secret>,
 }
 
 /// Scans one buffer and places its matches at lines and columns of `path`.

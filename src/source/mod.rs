@@ -395,6 +395,34 @@ pub fn display_path(path: &std::path::Path) -> String {
     if std::path::MAIN_SEPARATOR == '\\' { text.replace('\\', "/") } else { text.to_string() }
 }
 
+/// One of `count` disjoint shares of a set of names (`--shard K/N`): of repositories by name, or
+/// of a repository's paths (`--shard-by path`). A name belongs to the shard its hash picks, so every version of a file is in one part (where the commit
+/// that introduced a secret at that path is decided), whatever the order or the machine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PathShard {
+    /// 0-based index, below `count`.
+    pub index: u32,
+    /// How many shards.
+    pub count: u32,
+}
+
+impl PathShard {
+    /// Whether the name `key` (a repository name, or a path of a repository) is in this shard.
+    pub fn holds(&self, key: &[u8]) -> bool {
+        use sha2::Digest;
+        let digest = sha2::Sha256::digest(key);
+        let mut first = [0u8; 8];
+        first.copy_from_slice(&digest[..8]);
+        u64::from_be_bytes(first) % u64::from(self.count.max(1)) == u64::from(self.index)
+    }
+
+    /// Whether this is the first shard: with `--shard-by path`, the one that reports what belongs to no path (commit and
+    /// tag metadata, the walk's own errors, the number of commits).
+    pub fn is_first(&self) -> bool {
+        self.index == 0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -21,6 +21,7 @@ mod legacy_quality;
 mod org;
 mod org_enrich;
 mod org_incremental;
+mod org_path_shards;
 mod org_store_merge;
 mod output_formats;
 mod pairing;

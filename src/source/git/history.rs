@@ -56,6 +56,14 @@ pub struct HistoryOptions {
     /// (pairs, paths, secrets a parent already had at a path) is not theirs. Ignored with
     /// `range`. Empty: the whole history.
     pub hide: Vec<[u8; 20]>,
+    /// Scan only the paths of this part (`--shard-by path`): a blob is read if one of its paths
+    /// is in the part, and its secrets are reported at those paths only. Every part walks the
+    /// whole history; the blobs' counts, skips and errors go to the part of the path that names
+    /// the blob (its first), and what belongs to no path (metadata findings, the walk's errors,
+    /// the number of commits) to the first part. Each finding carries a copy group, even alone
+    /// in it, so the filter stage can list every copy for `azleak merge` to regroup. `None`:
+    /// every path.
+    pub part: Option<crate::source::PathShard>,
 }
 
 /// What reading one unique blob gave.
@@ -89,14 +97,22 @@ pub fn scan_history<B: BlobScan>(
     let range = options.range.as_deref();
     walk_commits(repo, &opened.source, repo_path, range, &hide, &mut walk, progress, pool)?;
 
-    // Unique blobs, with every (path, commit) where they first appeared, oldest first.
+    // Which paths this part scans (every path without a part).
+    let in_part: Vec<bool> = match options.part {
+        Some(part) => walk.paths.iter().map(|p| part.holds(p.as_bytes())).collect(),
+        None => vec![true; walk.paths.len()],
+    };
+    let first_part = options.part.is_none_or(|p| p.is_first());
+    // Unique blobs, with every (path, commit) where they first appeared, oldest first: those
+    // with a path in this part.
     let mut blobs: Vec<(Id, Vec<(u32, u32)>)> = std::mem::take(&mut walk.first_seen)
         .into_iter()
         .filter_map(|(blob, mut occ)| {
             occ.retain(|&(_, commit)| commit != OUTSIDE);
             occ.sort_by_key(|&(path, commit)| (commit, path));
             let skip = options.skip_blobs.contains(&blob);
-            (!occ.is_empty() && !skip).then_some((blob, occ))
+            let wanted = occ.iter().any(|&(path, _)| in_part[path as usize]);
+            (wanted && !skip).then_some((blob, occ))
         })
         .collect();
     blobs.sort_by_key(|(blob, occ)| (occ[0].1, *blob));
@@ -125,10 +141,13 @@ pub fn scan_history<B: BlobScan>(
     });
 
     let mut out = ScanOutput::default();
-    out.summary.commits = Some(walk.commits.len() as u64);
+    out.part = options.part.is_some();
+    out.summary.commits = first_part.then_some(walk.commits.len() as u64);
     out.summary.shallow = Some(repo.is_shallow());
-    out.summary.errors = std::mem::take(&mut walk.errors);
-    for &path in &walk.submodules {
+    if first_part {
+        out.summary.errors = std::mem::take(&mut walk.errors);
+    }
+    for &path in walk.submodules.iter().filter(|&&p| in_part[p as usize]) {
         out.summary
             .skipped
             .push(Skipped::new(walk.paths[path as usize].clone(), SkipReason::Submodule));
@@ -141,6 +160,8 @@ pub fn scan_history<B: BlobScan>(
     let mut unmarked = Introduced::new();
     for ((oid, occ), result) in blobs.iter().zip(results) {
         let (first_path, first_commit) = occ[0];
+        // The part of the blob's first path counts it, and reports its skips and errors.
+        let owned = in_part[first_path as usize];
         let name = || {
             format!(
                 "{}:{}",
@@ -150,11 +171,15 @@ pub fn scan_history<B: BlobScan>(
         };
         match result {
             BlobResult::Scanned(scanned) => {
-                out.blob_ids.push(super::raw_id(*oid));
                 let mut findings = Vec::new();
-                out.summary.add(scanned, &mut findings);
+                if owned {
+                    out.blob_ids.push(super::raw_id(*oid));
+                    out.summary.add(scanned, &mut findings);
+                } else {
+                    findings = scanned.findings;
+                }
                 for f in findings {
-                    for &(path, commit) in occ {
+                    for &(path, commit) in occ.iter().filter(|&&(p, _)| in_part[p as usize]) {
                         let secret = f.secret.reveal().to_string();
                         let key = (f.rule_id.clone(), secret, path, f.member.clone());
                         let allowed = f.allowed_inline;
@@ -174,6 +199,7 @@ pub fn scan_history<B: BlobScan>(
                     }
                 }
             }
+            BlobResult::Skipped(_) | BlobResult::Error(_) if !owned => {}
             BlobResult::Skipped(reason) => {
                 out.blob_ids.push(super::raw_id(*oid));
                 out.summary.skipped.push(Skipped::new(name(), reason));
@@ -199,16 +225,24 @@ pub fn scan_history<B: BlobScan>(
         }
     }
     let mut infos = CommitInfos::default();
-    out.findings = assemble(repo, &walk, introduced, &mut infos, &mut errors);
-    out.honouring_allow = unmarked.map(|u| assemble(repo, &walk, u, &mut infos, &mut errors));
+    let singles = options.part.is_some();
+    out.findings = assemble(repo, &walk, introduced, singles, &mut infos, &mut errors);
+    out.honouring_allow =
+        unmarked.map(|u| assemble(repo, &walk, u, singles, &mut infos, &mut errors));
     let mut others = Vec::new();
-    for (path, mut f) in names {
+    for (path, mut f) in names.into_iter().filter(|&(p, _)| in_part[p as usize]) {
         let commit = walk.path_first[path as usize];
         f.commit = Some(infos.get(repo, &walk, commit, &mut errors));
         others.push(f);
     }
-    let Metadata { findings, errors: metadata_errors } = metadata;
-    others.extend(findings);
+    let Metadata { findings, errors: mut metadata_errors } = metadata;
+    if first_part {
+        others.extend(findings);
+    } else {
+        // Reported by the first part; kept here to be hidden wherever this part displays them.
+        out.also_secrets = findings.into_iter().map(|f| f.secret).collect();
+        metadata_errors.clear();
+    }
     if let Some(honouring) = &mut out.honouring_allow {
         honouring.extend(others.iter().cloned());
     }
@@ -392,6 +426,7 @@ fn assemble(
     repo: &Repository,
     walk: &Walk,
     introduced: Introduced,
+    singles: bool,
     infos: &mut CommitInfos,
     errors: &mut Vec<ScanError>,
 ) -> Vec<Finding> {
@@ -401,14 +436,15 @@ fn assemble(
         f.commit = Some(infos.get(repo, walk, commit, errors));
         findings.push(f);
     }
-    // Every path where the same rule found the same secret: one group, shared by its findings.
+    // Every path where the same rule found the same secret: one group, shared by its findings
+    // (with `singles`, also for a secret found at one path only).
     let mut by_secret: HashMap<(&str, &str), Vec<usize>> = HashMap::new();
     for (i, f) in findings.iter().enumerate() {
         by_secret.entry((&f.rule_id, f.secret.reveal())).or_default().push(i);
     }
     let groups: Vec<(Vec<usize>, Arc<CopyGroup>)> = by_secret
         .into_iter()
-        .filter(|(_, members)| members.len() > 1)
+        .filter(|(_, members)| singles || members.len() > 1)
         .map(|((rule, _), members)| {
             let locations = members
                 .iter()
