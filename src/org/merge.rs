@@ -100,7 +100,10 @@ impl<'de> Deserialize<'de> for Fields {
             fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
                 f.write_str("a JSON object")
             }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Fields, A::Error> {
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Fields, A::Error> {
                 let mut fields = Vec::new();
                 while let Some(entry) = map.next_entry::<String, Box<RawValue>>()? {
                     fields.push(entry);
@@ -253,10 +256,11 @@ pub fn merge_reports(reports: &[(String, String)]) -> Result<String, MergeError>
     let mut rebuilt: HashMap<String, Group> = HashMap::new();
     for (key, _, entry) in &mut keyed {
         let Some(group) = copies.group_of(&key.place()) else { continue };
-        let mut fields: Fields = serde_json::from_str(entry.raw()).map_err(|e| MergeError::Parse {
-            path: first_path.clone(),
-            message: format!("a finding: {:?}", e.classify()),
-        })?;
+        let mut fields: Fields =
+            serde_json::from_str(entry.raw()).map_err(|e| MergeError::Parse {
+                path: first_path.clone(),
+                message: format!("a finding: {:?}", e.classify()),
+            })?;
         key.group = group.map(|g| g.id.clone());
         let count = group.map(|g| g.locations.len());
         fields.set("group", key.group.as_ref().map(|id| serde_json::to_string(id)));

@@ -16,8 +16,8 @@ use std::sync::Arc;
 
 use crate::finding::{CopyGroup, Finding};
 use crate::scan::{ScanOutput, Summary};
-use crate::source::ScanError;
 use crate::source::PathShard;
+use crate::source::ScanError;
 
 /// Errors in the list of repositories or the shard options.
 #[derive(Debug, thiserror::Error)]

@@ -465,9 +465,15 @@ fn record_rows(
             put.execute(params![repo_id, &blob[..], rules_id])?;
         }
         let mut put = tx.prepare_cached(
+            // A finding seen again keeps where it was first seen (its introducing commit:
+            // an incremental run sees only a later copy), and takes this run's enrichment:
+            // its owners and verification (`json_patch` removes the fields this run lacks).
             "INSERT INTO findings VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7, ?7)
              ON CONFLICT(repo, fingerprint, part, member)
-             DO UPDATE SET last_run = excluded.last_run, last_seen = excluded.last_seen",
+             DO UPDATE SET last_run = excluded.last_run, last_seen = excluded.last_seen,
+                 data = json_patch(findings.data, json_object(
+                     'owners', json_extract(excluded.data, '$.owners'),
+                     'verification', json_extract(excluded.data, '$.verification')))",
         )?;
         for (fingerprint, part, member, data) in rows {
             put.execute(params![repo_id, fingerprint, part, member, data, run, at])?;

@@ -165,6 +165,45 @@ fn verify_in_a_run_over_several_repositories_verifies_each_finding_and_never_pri
 }
 
 #[test]
+fn a_finding_seen_again_in_the_datastore_takes_the_new_verification() {
+    let authority = mock_authority(SECRET_8Q, String::new());
+    let t = TempTree::new();
+    verify_clones(&t);
+    let stored = |t: &TempTree| {
+        let (_, out, _) =
+            run(azleak(t.path()).args(["report", "--datastore", "v.db", "-f", "json"]));
+        let doc = json(&out);
+        doc["findings"][0]["verification"]["status"].as_str().map(str::to_string)
+    };
+    let (code, _, err) = run(azleak(t.path()).args(["git", "clones/a", "--datastore", "v.db"]));
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(stored(&t), None);
+    // Other settings (a new rule-set version): every blob is read again, the finding is seen
+    // again, and the store keeps its first sighting with this run's verification.
+    let (code, _, err) = run(git_verify(&t, &authority, &["clones/a"]).args([
+        "--datastore",
+        "v.db",
+        "--max-file-size",
+        "9M",
+    ]));
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(stored(&t).as_deref(), Some("valid"));
+    let (_, out, _) = run(azleak(t.path()).args(["report", "--datastore", "v.db", "-f", "json"]));
+    assert_eq!(json(&out)["findings"].as_array().unwrap().len(), 1, "{out}");
+    // Seen again without --verify: no verification is claimed any more.
+    let (code, _, err) = run(azleak(t.path()).args([
+        "git",
+        "clones/a",
+        "--datastore",
+        "v.db",
+        "--max-file-size",
+        "8M",
+    ]));
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(stored(&t), None);
+}
+
+#[test]
 fn verification_gates_behave_in_a_run_over_several_repositories_as_in_a_single_one() {
     let authority = mock_authority(SECRET_8Q, String::new());
     let t = TempTree::new();

@@ -43,7 +43,10 @@ fn make_repo(repo: &Path) {
     write("svc/config.yml", &format!("azure:\n  client_secret: \"{SECRET_8Q}\"\n"));
     write("c.txt", &format!("CLIENT_SECRET: \"{SECRET_8Q_2}\"\n"));
     for i in 0..24 {
-        write(&format!("svc/s{i}/settings.env"), &format!("AZURE_CLIENT_SECRET=\"{}\"\n", legacy(i)));
+        write(
+            &format!("svc/s{i}/settings.env"),
+            &format!("AZURE_CLIENT_SECRET=\"{}\"\n", legacy(i)),
+        );
     }
     commit(repo, "first");
     write("app.env", &format!("# app\nAZURE_CLIENT_SECRET={SECRET_8Q}\nLOG=debug\n"));

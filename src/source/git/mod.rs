@@ -27,7 +27,6 @@ use crate::finding::{CommitInfo, Finding};
 pub use history::{HistoryOptions, scan_history};
 pub use staged::scan_staged;
 
-
 /// Errors that stop a git scan before it produces anything. Problems with single objects are
 /// not errors of this kind: they are listed in the summary and the scan goes on.
 #[derive(Debug, thiserror::Error)]
