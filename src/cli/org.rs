@@ -239,18 +239,17 @@ fn scan_repo(
             && plan.refs.is_some()
             && (plan.unchanged || incremental::refs_now(path) == plan.refs);
         let walk = plan.refs.as_ref().filter(|_| complete);
-        store.record_walked(
+        let scan = crate::store::Recorded {
             run,
-            name,
-            &version,
-            &output.blob_ids,
-            &output.findings,
-            &output.summary,
-            &redactor,
-            show,
-            walk.map(|r| (r.digest.as_str(), r.tips.as_slice())),
-            &plan.touch,
-        )?;
+            repo: name,
+            ruleset: &version,
+            blobs: &output.blob_ids,
+            findings: &output.findings,
+            summary: &output.summary,
+            redactor: &redactor,
+            show_secrets: show,
+        };
+        store.record(&scan, walk.map(|r| (r.digest.as_str(), r.tips.as_slice())), &plan.touch)?;
     }
     output.blob_ids = Vec::new();
     Ok(Scanned { output, secrets, enriched })

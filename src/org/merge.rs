@@ -263,7 +263,7 @@ pub fn merge_reports(reports: &[(String, String)]) -> Result<String, MergeError>
             })?;
         key.group = group.map(|g| g.id.clone());
         let count = group.map(|g| g.locations.len());
-        fields.set("group", key.group.as_ref().map(|id| serde_json::to_string(id)));
+        fields.set("group", key.group.as_ref().map(serde_json::to_string));
         fields.set("copies", count.map(|n| Ok(n.to_string())));
         *entry = Entry::Fields(fields);
         if let Some(g) = group {
@@ -346,7 +346,7 @@ impl Copies {
         for ((repository, _, rule_id), mut locations) in joined {
             locations.sort();
             locations.dedup();
-            let group = (locations.len() > 1).then(|| groups.len());
+            let group = (locations.len() > 1).then_some(groups.len());
             for l in &locations {
                 places.insert((repository.clone(), rule_id.clone(), l.clone()), group);
             }

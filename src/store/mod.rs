@@ -149,6 +149,29 @@ struct Stored {
     expires: Option<crate::finding::Expiry>,
 }
 
+/// One repository's scan, as [`Store::record`] records it: the blobs it read, its reported
+/// findings and its summary, in run `run` under the rule-set version `ruleset`. `redactor`
+/// hides every secret of the scan in stored paths and commit fields; the secret itself is
+/// stored in full only if `show_secrets`.
+pub struct Recorded<'a> {
+    /// The run (from [`Store::begin_run`]).
+    pub run: i64,
+    /// The repository's name.
+    pub repo: &'a str,
+    /// The rule-set version that scanned it.
+    pub ruleset: &'a str,
+    /// Ids of the blobs read.
+    pub blobs: &'a [[u8; 20]],
+    /// The reported findings: new ones are first seen now, known ones seen again.
+    pub findings: &'a [Finding],
+    /// Its summary.
+    pub summary: &'a Summary,
+    /// Hides the scan's secrets in what is stored.
+    pub redactor: &'a Redactor,
+    /// Store secrets in full.
+    pub show_secrets: bool,
+}
+
 /// An open datastore.
 pub struct Store {
     conn: Connection,
@@ -289,27 +312,6 @@ impl Store {
         Ok(set)
     }
 
-    /// Records one repository's scan in run `run`, in one transaction: the blobs it read, its
-    /// reported findings (new ones first seen now, known ones seen again) and its summary.
-    /// `redactor` hides every secret of the scan in stored paths and commit fields; the secret
-    /// itself is stored in full only if `show_secrets`.
-    #[allow(clippy::too_many_arguments)]
-    pub fn record(
-        &self,
-        run: i64,
-        repo: &str,
-        ruleset: &str,
-        blobs: &[[u8; 20]],
-        findings: &[Finding],
-        summary: &Summary,
-        redactor: &Redactor,
-        show_secrets: bool,
-    ) -> Result<(), StoreError> {
-        let rows = rows(findings, redactor, show_secrets);
-        let at = now();
-        self.write(|tx| record_rows(tx, run, repo, ruleset, blobs, &rows, summary, &at).map(drop))
-    }
-
     /// The stored findings that `query` selects, each naming its repository, in report order,
     /// and the latest summary of each repository, added up.
     pub fn report(&self, query: &Query) -> Result<(Vec<Finding>, Summary), StoreError> {
@@ -441,14 +443,11 @@ fn rows(findings: &[Finding], redactor: &Redactor, show_secrets: bool) -> Vec<Ro
 #[allow(clippy::too_many_arguments)]
 fn record_rows(
     tx: &Connection,
-    run: i64,
-    repo: &str,
-    ruleset: &str,
-    blobs: &[[u8; 20]],
+    scan: &Recorded<'_>,
     rows: &[Row],
-    summary: &Summary,
     at: &str,
 ) -> Result<(i64, i64), rusqlite::Error> {
+    let Recorded { run, repo, ruleset, blobs, summary, .. } = *scan;
     let summary = serde_json::to_string(summary).unwrap_or_default();
     tx.execute("INSERT OR IGNORE INTO repos(name) VALUES (?1)", [repo])?;
     let repo_id: i64 =

@@ -7,10 +7,7 @@
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::{Store, StoreError, now, record_rows, rows};
-use crate::finding::Finding;
-use crate::report::Redactor;
-use crate::scan::Summary;
+use super::{Recorded, Store, StoreError, now, record_rows, rows};
 
 /// The last complete walk of a repository.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -98,28 +95,22 @@ impl Store {
         Ok(out)
     }
 
-    /// [`Store::record`], and in the same transaction: the findings of `touch` marked seen in
-    /// `run`, and `walk` (refs digest and tips) recorded as the repository's last complete walk
-    /// under `ruleset`, or, when `walk` is `None` (the walk met errors), any recorded walk
-    /// removed. A killed run therefore records neither its findings nor its tips.
-    #[allow(clippy::too_many_arguments)]
-    pub fn record_walked(
+    /// Records one repository's scan in one transaction: its blobs, findings and summary
+    /// ([`Recorded`]), the findings of `touch` marked seen in its run, and `walk` (refs digest
+    /// and tips) recorded as the repository's last complete walk under its rule-set version,
+    /// or, when `walk` is `None` (the walk met errors), any recorded walk removed. A killed run
+    /// therefore records neither its findings nor its tips.
+    pub fn record(
         &self,
-        run: i64,
-        repo: &str,
-        ruleset: &str,
-        blobs: &[[u8; 20]],
-        findings: &[Finding],
-        summary: &Summary,
-        redactor: &Redactor,
-        show_secrets: bool,
+        scan: &Recorded<'_>,
         walk: Option<(&str, &[[u8; 20]])>,
         touch: &Touch,
     ) -> Result<(), StoreError> {
-        let rows = rows(findings, redactor, show_secrets);
+        let rows = rows(scan.findings, scan.redactor, scan.show_secrets);
         let at = now();
+        let (run, ruleset) = (scan.run, scan.ruleset);
         self.write(|tx| {
-            let (repo_id, _) = record_rows(tx, run, repo, ruleset, blobs, &rows, summary, &at)?;
+            let (repo_id, _) = record_rows(tx, scan, &rows, &at)?;
             touch_findings(tx, repo_id, run, &at, touch)?;
             tx.execute_batch(TABLE)?;
             match walk {
@@ -183,6 +174,26 @@ fn touch_findings(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::report::Redactor;
+    use crate::scan::Summary;
+
+    fn recorded<'a>(
+        run: i64,
+        blobs: &'a [[u8; 20]],
+        summary: &'a Summary,
+        redactor: &'a Redactor,
+    ) -> Recorded<'a> {
+        Recorded {
+            run,
+            repo: "r",
+            ruleset: "v",
+            blobs,
+            findings: &[],
+            summary,
+            redactor,
+            show_secrets: false,
+        }
+    }
 
     #[test]
     fn a_run_killed_while_recording_leaves_neither_its_findings_nor_its_tips() {
@@ -193,20 +204,7 @@ mod tests {
         let run = store.begin_run("v").unwrap();
         let tips = [[1u8; 20]];
         let walk = Some(("refs-1", &tips[..]));
-        store
-            .record_walked(
-                run,
-                "r",
-                "v",
-                &[],
-                &[],
-                &summary,
-                &redactor,
-                false,
-                walk,
-                &Touch::Nothing,
-            )
-            .unwrap();
+        store.record(&recorded(run, &[], &summary, &redactor), walk, &Touch::Nothing).unwrap();
         let first = Walked { run, refs: "refs-1".into(), tips: tips.to_vec() };
         assert_eq!(store.walked("r", "v").unwrap(), Some(first.clone()));
         assert_eq!(store.walked("r", "other rules").unwrap(), None);
@@ -221,15 +219,8 @@ mod tests {
             .unwrap();
         let new_tips = [[2u8; 20]];
         let err = store
-            .record_walked(
-                next,
-                "r",
-                "v",
-                &[[3u8; 20]],
-                &[],
-                &summary,
-                &redactor,
-                false,
+            .record(
+                &recorded(next, &[[3u8; 20]], &summary, &redactor),
                 Some(("refs-2", &new_tips[..])),
                 &Touch::AllOfRun(run),
             )

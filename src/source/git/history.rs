@@ -140,8 +140,7 @@ pub fn scan_history<B: BlobScan>(
         (results, metadata, names)
     });
 
-    let mut out = ScanOutput::default();
-    out.part = options.part.is_some();
+    let mut out = ScanOutput { part: options.part.is_some(), ..ScanOutput::default() };
     out.summary.commits = first_part.then_some(walk.commits.len() as u64);
     out.summary.shallow = Some(repo.is_shallow());
     if first_part {
