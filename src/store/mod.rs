@@ -40,8 +40,17 @@ pub use walked::{FindingKey, Touch, Walked};
 /// How long a writer waits for another process's write to end.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Version of the store's tables.
-const SCHEMA_VERSION: i64 = 1;
+/// Version of the store's tables. 2: `findings` is a rowid table with a unique key (in
+/// version 1 it was `WITHOUT ROWID`, where a row of a finding's size spills into an overflow
+/// page: 1.9 KB per finding instead of about 1 KB). A version-1 store is migrated when opened.
+const SCHEMA_VERSION: i64 = 2;
+
+/// The `findings` table of schema version 2.
+const FINDINGS_TABLE: &str = "CREATE TABLE IF NOT EXISTS findings(repo INTEGER NOT NULL,
+    fingerprint TEXT NOT NULL, part TEXT NOT NULL, member TEXT NOT NULL, data TEXT NOT NULL,
+    first_run INTEGER NOT NULL, last_run INTEGER NOT NULL,
+    first_seen TEXT NOT NULL, last_seen TEXT NOT NULL,
+    UNIQUE(repo, fingerprint, part, member));";
 
 /// Errors of the datastore; each names the file.
 #[derive(Debug, thiserror::Error)]
@@ -198,11 +207,16 @@ impl Store {
             .query_row("SELECT value FROM meta WHERE key = 'schema'", [], |r| r.get(0))
             .optional()
             .unwrap_or(None);
-        if let Some(found) = existing {
-            if found > SCHEMA_VERSION {
+        match existing {
+            Some(found) if found > SCHEMA_VERSION => {
                 return Err(StoreError::Version { path: store.path.clone(), found });
             }
-            return Ok(store);
+            Some(1) => {
+                store.migrate_from_1()?;
+                return Ok(store);
+            }
+            Some(_) => return Ok(store),
+            None => {}
         }
         store.write(|tx| {
             tx.execute_batch(
@@ -213,16 +227,12 @@ impl Store {
                  CREATE TABLE IF NOT EXISTS rulesets(id INTEGER PRIMARY KEY, hash TEXT UNIQUE NOT NULL);
                  CREATE TABLE IF NOT EXISTS blobs(repo INTEGER NOT NULL, blob BLOB NOT NULL,
                      ruleset INTEGER NOT NULL, PRIMARY KEY(repo, blob)) WITHOUT ROWID;
-                 CREATE TABLE IF NOT EXISTS findings(repo INTEGER NOT NULL, fingerprint TEXT NOT NULL,
-                     part TEXT NOT NULL, member TEXT NOT NULL, data TEXT NOT NULL,
-                     first_run INTEGER NOT NULL, last_run INTEGER NOT NULL,
-                     first_seen TEXT NOT NULL, last_seen TEXT NOT NULL,
-                     PRIMARY KEY(repo, fingerprint, part, member)) WITHOUT ROWID;
                  CREATE TABLE IF NOT EXISTS summaries(repo INTEGER PRIMARY KEY, run INTEGER NOT NULL,
                      summary TEXT NOT NULL);
                  CREATE TABLE IF NOT EXISTS triage(fingerprint TEXT PRIMARY KEY, status TEXT NOT NULL,
                      note TEXT, at TEXT NOT NULL);",
             )?;
+            tx.execute_batch(FINDINGS_TABLE)?;
             let version: Option<i64> = tx
                 .query_row("SELECT value FROM meta WHERE key = 'schema'", [], |r| r.get(0))
                 .optional()?;
@@ -238,6 +248,26 @@ impl Store {
             _ => Ok(()),
         })?;
         Ok(store)
+    }
+
+    /// Moves a version-1 store's findings into the version-2 table, in one transaction (a
+    /// process that opens the store at the same time waits, then finds version 2).
+    fn migrate_from_1(&self) -> Result<(), StoreError> {
+        self.write(|tx| {
+            let version: i64 =
+                tx.query_row("SELECT value FROM meta WHERE key = 'schema'", [], |r| r.get(0))?;
+            if version != 1 {
+                return Ok(());
+            }
+            tx.execute_batch("ALTER TABLE findings RENAME TO findings_v1;")?;
+            tx.execute_batch(FINDINGS_TABLE)?;
+            tx.execute_batch(
+                "INSERT INTO findings SELECT * FROM findings_v1;
+                 DROP TABLE findings_v1;",
+            )?;
+            tx.execute("UPDATE meta SET value = ?1 WHERE key = 'schema'", [SCHEMA_VERSION])?;
+            Ok(())
+        })
     }
 
     /// The file's name, as errors give it.
@@ -608,5 +638,94 @@ mod tests {
             again.conn.query_row("SELECT COUNT(*) FROM repos", [], |r| r.get(0)).unwrap();
         assert_eq!(repos, 0);
         assert_eq!(again.begin_run("v").unwrap(), run + 1);
+    }
+
+    fn finding(path: &str) -> Finding {
+        Finding {
+            rule_id: "azure.entra.client-secret".into(),
+            confidence: Confidence::High,
+            path: path.into(),
+            member: None,
+            part: Part::Content,
+            line: 3,
+            column: 21,
+            end_column: 61,
+            secret: Secret::new("riG…"),
+            entropy: 4.5,
+            checksum: ChecksumStatus::Valid,
+            encoding: None,
+            fingerprint: format!("fp-{path}"),
+            line_hash: String::new(),
+            commit: None,
+            copies: None,
+            allowed_inline: false,
+            pairing: None,
+            verification: None,
+            owners: None,
+            repository: None,
+            expires: None,
+        }
+    }
+
+    #[test]
+    fn a_version_1_store_is_migrated_when_opened_and_keeps_its_findings() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("azleak.db");
+        let store = Store::open(&path).unwrap();
+        let run = store.begin_run("v").unwrap();
+        let (summary, redactor) = (Summary::default(), Redactor::disabled());
+        let findings = [finding("a.env"), finding("b.env")];
+        let scan = Recorded {
+            run,
+            repo: "r",
+            ruleset: "v",
+            blobs: &[],
+            findings: &findings,
+            summary: &summary,
+            redactor: &redactor,
+            show_secrets: false,
+        };
+        store.record(&scan, None, &Touch::Nothing).unwrap();
+        store.finish_run(run).unwrap();
+        let before = store.report(&Query::default()).unwrap().0;
+        assert_eq!(before.len(), 2);
+        // Written by an azleak of schema version 1: findings in a WITHOUT ROWID table.
+        store
+            .conn
+            .execute_batch(
+                "ALTER TABLE findings RENAME TO f2;
+                 CREATE TABLE findings(repo INTEGER NOT NULL, fingerprint TEXT NOT NULL,
+                     part TEXT NOT NULL, member TEXT NOT NULL, data TEXT NOT NULL,
+                     first_run INTEGER NOT NULL, last_run INTEGER NOT NULL,
+                     first_seen TEXT NOT NULL, last_seen TEXT NOT NULL,
+                     PRIMARY KEY(repo, fingerprint, part, member)) WITHOUT ROWID;
+                 INSERT INTO findings SELECT * FROM f2; DROP TABLE f2;
+                 UPDATE meta SET value = 1 WHERE key = 'schema';",
+            )
+            .unwrap();
+        drop(store);
+        let store = Store::open(&path).unwrap();
+        let (version, sql): (i64, String) = store
+            .conn
+            .query_row(
+                "SELECT (SELECT value FROM meta WHERE key = 'schema'), sql FROM sqlite_master
+                 WHERE name = 'findings'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!(version, SCHEMA_VERSION);
+        assert!(!sql.contains("WITHOUT ROWID"), "{sql}");
+        let after = store.report(&Query::default()).unwrap().0;
+        let key = |f: &Finding| (f.path.clone(), f.fingerprint.clone(), f.line);
+        assert_eq!(
+            after.iter().map(key).collect::<Vec<_>>(),
+            before.iter().map(key).collect::<Vec<_>>()
+        );
+        // Seen again in the migrated table: one row each still.
+        let next = store.begin_run("v").unwrap();
+        let scan = Recorded { run: next, ..scan };
+        store.record(&scan, None, &Touch::Nothing).unwrap();
+        assert_eq!(store.report(&Query::default()).unwrap().0.len(), 2);
     }
 }
