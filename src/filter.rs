@@ -201,39 +201,9 @@ enum Verdict {
 mod tests {
     use super::*;
     use crate::config::{ConfigSource, Overrides};
-    use crate::finding::Confidence;
 
     fn history_finding(path: &str, secret: &str, allowed_inline: bool) -> Finding {
-        Finding {
-            rule_id: "azure.entra.client-secret".into(),
-            confidence: Confidence::High,
-            path: path.into(),
-            member: None,
-            part: crate::finding::Part::Content,
-            line: 7,
-            column: 1,
-            end_column: 41,
-            secret: crate::finding::Secret::new(secret),
-            entropy: 4.0,
-            checksum: crate::finding::ChecksumStatus::Valid,
-            encoding: None,
-            fingerprint: String::new(),
-            line_hash: String::new(),
-            commit: Some(crate::finding::CommitInfo {
-                commit: "0123456789abcdef0123456789abcdef01234567".into(),
-                author_name: "A".into(),
-                author_email: "a@example.com".into(),
-                date: "2024-01-01T00:00:00+00:00".into(),
-                summary: "add config".into(),
-            }),
-            copies: None,
-            allowed_inline,
-            pairing: None,
-            verification: None,
-            owners: None,
-            repository: None,
-            expires: None,
-        }
+        Finding { allowed_inline, ..crate::finding::sample(path, secret) }
     }
 
     #[test]

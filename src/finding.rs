@@ -589,6 +589,41 @@ impl Fingerprinter {
     }
 }
 
+/// A history finding of a client secret at `path` (line 7), for unit tests.
+#[cfg(test)]
+pub(crate) fn sample(path: &str, secret: &str) -> Finding {
+    Finding {
+        rule_id: "azure.entra.client-secret".into(),
+        confidence: Confidence::High,
+        path: path.into(),
+        member: None,
+        part: Part::Content,
+        line: 7,
+        column: 1,
+        end_column: 41,
+        secret: Secret::new(secret),
+        entropy: 4.0,
+        checksum: ChecksumStatus::Valid,
+        encoding: None,
+        fingerprint: String::new(),
+        line_hash: String::new(),
+        commit: Some(CommitInfo {
+            commit: "0123456789abcdef0123456789abcdef01234567".into(),
+            author_name: "A".into(),
+            author_email: "a@example.com".into(),
+            date: "2024-01-01T00:00:00+00:00".into(),
+            summary: "add config".into(),
+        }),
+        copies: None,
+        allowed_inline: false,
+        pairing: None,
+        verification: None,
+        owners: None,
+        repository: None,
+        expires: None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -641,30 +641,7 @@ mod tests {
     }
 
     fn finding(path: &str) -> Finding {
-        Finding {
-            rule_id: "azure.entra.client-secret".into(),
-            confidence: Confidence::High,
-            path: path.into(),
-            member: None,
-            part: Part::Content,
-            line: 3,
-            column: 21,
-            end_column: 61,
-            secret: Secret::new("riG…"),
-            entropy: 4.5,
-            checksum: ChecksumStatus::Valid,
-            encoding: None,
-            fingerprint: format!("fp-{path}"),
-            line_hash: String::new(),
-            commit: None,
-            copies: None,
-            allowed_inline: false,
-            pairing: None,
-            verification: None,
-            owners: None,
-            repository: None,
-            expires: None,
-        }
+        Finding { fingerprint: format!("fp-{path}"), ..crate::finding::sample(path, "riG…") }
     }
 
     #[test]
