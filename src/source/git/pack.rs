@@ -31,13 +31,13 @@ use super::places::{Place, entry_size};
 
 /// Resolved objects each worker keeps (the most recent first) and the bytes they may hold.
 const CACHE_ENTRIES: usize = 64;
-const CACHE_BYTES: usize = 8 << 20;
+const CACHE_BYTES: usize = 4 << 20;
 
 /// About how many bytes of the mappings are read between two releases of their pages.
-const RELEASE_EVERY: u64 = 16 << 20;
+const RELEASE_EVERY: u64 = 8 << 20;
 
 /// A worker's read buffer is shrunk back to this after a larger blob.
-const KEPT_BUFFER: usize = 4 << 20;
+const KEPT_BUFFER: usize = 2 << 20;
 
 /// The mapped bytes of a pack (also held by [`Packs::maps`], to release its pages).
 struct Mapped(Arc<Mmap>);
