@@ -146,6 +146,49 @@ fn a_packed_history_with_delta_chains_gives_the_findings_of_the_loose_one() {
 }
 
 #[test]
+fn delta_chains_deeper_than_the_readers_cache_give_the_findings_of_the_loose_history() {
+    // 150 versions of one file, a secret added in version 40 and another in version 120:
+    // packed with chains up to 250 deep, longer than the 64 resolved objects a pack reader
+    // keeps, so reading a blob walks back past what its worker has cached.
+    let t = TempTree::new();
+    let dir = t.path();
+    git_cli(dir, &["init", "-q"]);
+    let mut lines: Vec<String> = (0..2000).map(|i| format!("setting_{i} = value {i}")).collect();
+    for round in 0..150 {
+        lines[(round * 13) % 2000] = format!("setting = changed in round {round}");
+        if round == 40 {
+            lines[1999] = format!("client_secret = {SECRET_8Q}");
+        }
+        if round == 120 {
+            lines[1998] = format!("other = {SECRET_8Q_2}");
+        }
+        std::fs::write(dir.join("app.conf"), lines.join("\n")).expect("write");
+        git_cli(dir, &["add", "-A"]);
+        git_cli(dir, &["commit", "-qm", &format!("round {round}")]);
+    }
+    let (loose_code, loose) = scan(dir, &[]);
+    assert_eq!(loose_code, 1, "{loose}");
+    git_cli(dir, &["repack", "-adfq", "--depth=250", "--window=250"]);
+    git_cli(dir, &["prune-packed"]);
+    let deepest = pack_entries(dir).iter().filter(|e| e.1 == "blob").map(|e| e.4).max();
+    assert!(deepest > Some(64), "chains deeper than the cache: {deepest:?}");
+    for jobs in ["-j1", "-j2"] {
+        let (code, packed) = scan(dir, &[jobs]);
+        assert_eq!(code, 1, "{packed}");
+        assert_eq!(attributions(&packed), attributions(&loose), "{jobs}");
+        assert_eq!(packed["summary"]["files"], loose["summary"]["files"], "{jobs}");
+        assert_eq!(packed["summary"]["bytes"], loose["summary"]["bytes"], "{jobs}");
+        assert_eq!(errors(&packed), Vec::<String>::new());
+    }
+    let found: Vec<(String, String)> =
+        attributions(&loose).into_iter().map(|(path, summary, ..)| (path, summary)).collect();
+    let expected = [("app.conf", "round 120"), ("app.conf", "round 40")];
+    let expected: Vec<(String, String)> =
+        expected.iter().map(|&(p, s)| (p.to_string(), s.to_string())).collect();
+    assert_eq!(found, expected);
+}
+
+#[test]
 fn a_packed_delta_larger_than_the_limit_is_skipped_by_its_header() {
     let t = TempTree::new();
     let dir = edited_history(&t);
@@ -182,6 +225,30 @@ fn a_corrupt_entry_of_a_pack_is_reported_by_id_and_the_rest_is_scanned() {
     assert!(errors.iter().any(|e| e.starts_with(&format!("blob {once} ("))), "{errors:?}");
     let paths: Vec<String> = attributions(&doc).into_iter().map(|f| f.0).collect();
     assert_eq!(paths, ["app.conf", "app.conf"]);
+}
+
+#[test]
+fn a_corrupt_base_of_a_delta_chain_reports_each_blob_on_it_and_the_rest_is_scanned() {
+    let t = TempTree::new();
+    let dir = edited_history(&t);
+    repack(dir);
+    let entries = pack_entries(dir);
+    let blobs: Vec<_> = entries.iter().filter(|e| e.1 == "blob").collect();
+    // The one whole version of app.conf (~70 KB): the others are deltas resolved through it.
+    let base = blobs.iter().find(|e| e.4 == 0 && e.2 > 50_000).expect("a whole app.conf");
+    let deltas = blobs.iter().filter(|e| e.4 > 0 && e.2 < 50_000).count();
+    assert!(deltas >= 5, "{entries:?}");
+    garble_pack(dir, base.3 as usize + 4);
+    for jobs in ["-j1", "-j2"] {
+        let (code, doc) = scan(dir, &[jobs]);
+        assert_eq!(code, 1, "the secret of once.env is still found: {doc}");
+        let errors = errors(&doc);
+        assert!(errors.iter().any(|e| e.starts_with(&format!("blob {} (", base.0))), "{errors:?}");
+        let unreadable = errors.iter().filter(|e| e.starts_with("blob ")).count();
+        assert!(unreadable > deltas / 2, "the deltas on it are reported too: {errors:?}");
+        let paths: Vec<String> = attributions(&doc).into_iter().map(|f| f.0).collect();
+        assert!(paths.contains(&"once.env".to_string()), "{paths:?}");
+    }
 }
 
 #[test]

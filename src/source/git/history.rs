@@ -30,6 +30,7 @@ use git2::{Oid, Repository};
 use rayon::prelude::*;
 
 use super::metadata::{Metadata, scan_metadata};
+use super::pack::{Packed, Packs};
 use super::places::{Place, Places};
 use super::walk::{Id, OUTSIDE, Walk, walk_commits};
 use super::{Earlier, GitError, Loaded, Progress, Source, commit_info, load_blob, open, short};
@@ -129,10 +130,13 @@ pub fn scan_history<B: BlobScan>(
     let mut order: Vec<u32> = (0..blobs.len() as u32).collect();
     order.sort_by_key(|&i| (places[i as usize].is_none(), places[i as usize], i));
 
+    let workers = pool.map_or_else(rayon::current_num_threads, |p| p.current_num_threads());
+    let mapped = Packs::map(&packs.paths, workers, options.max_file_size);
     let source = &opened.source;
     let commits = &walk.commits;
     let (results, metadata, names) = in_pool(pool, || {
-        let read = Reads { blobs: &blobs, order: &order, places: &places, packs: &packs };
+        let read =
+            Reads { blobs: &blobs, order: &order, places: &places, packs: &packs, mapped: &mapped };
         let results = scan_blobs(scanner, source, &walk, &read, options, progress);
         // Tags are not part of a range: only a whole-history scan reads them.
         let metadata = scan_metadata(scanner, source, commits, options.range.is_none());
@@ -290,10 +294,13 @@ struct Reads<'a> {
     /// Where each blob is in the packs, by position in `blobs`.
     places: &'a [Option<Place>],
     packs: &'a Places,
+    /// The same packs, mapped, to read the blobs from.
+    mapped: &'a Packs,
 }
 
 /// Reads each unique blob once, in parallel, in the order of `read`, and hands it to the scan
-/// stage; each thread has its own repository handle and scratch space and holds one blob at a
+/// stage; each thread has its own pack reader (see [`Packs`]), repository handle (for what the
+/// pack reader leaves to libgit2) and scratch space, and holds one blob at a
 /// time. A blob is named by the first (commit, path) it appears at. The results are by
 /// position in `read.blobs`.
 fn scan_blobs<B: BlobScan>(
@@ -308,31 +315,48 @@ fn scan_blobs<B: BlobScan>(
         .order
         .par_iter()
         .map_init(
-            || (source.reopen(), scanner.scratch()),
+            || (None, scanner.scratch()),
             |(repo, scratch), &i| {
                 let (oid, occ) = &read.blobs[i as usize];
-                let size = read.places[i as usize].and_then(|place| read.packs.size(place));
-                let odb = match repo {
-                    Ok(r) => r.odb(),
-                    Err(e) => Err(git2::Error::from_str(e.message())),
+                let (path, commit) = occ[0];
+                let origin = || Origin::Git {
+                    commit: short(walk.commits[commit as usize]),
+                    path: walk.paths[path as usize].clone(),
                 };
-                let result = match odb.and_then(|odb| {
-                    Ok(match load_blob(&odb, *oid, options.max_file_size, size)? {
-                        Loaded::Bytes(object) => {
-                            let (path, commit) = occ[0];
-                            let origin = Origin::Git {
-                                commit: short(walk.commits[commit as usize]),
-                                path: walk.paths[path as usize].clone(),
-                            };
-                            let blob = Blob { bytes: object.data(), origin: &origin };
-                            BlobResult::Scanned(scanner.scan(scratch, blob))
+                let place = read.places[i as usize];
+                let packed = place.and_then(|place| {
+                    read.mapped.read(place, |packed| match packed {
+                        Packed::Bytes(bytes) => {
+                            let origin = origin();
+                            BlobResult::Scanned(
+                                scanner.scan(scratch, Blob { bytes, origin: &origin }),
+                            )
                         }
-                        Loaded::Skipped(reason) => BlobResult::Skipped(reason),
+                        Packed::TooLarge => BlobResult::Skipped(SkipReason::TooLarge),
                     })
-                }) {
-                    Ok(result) => result,
-                    Err(e) => BlobResult::Error(super::message(&e)),
-                };
+                });
+                // Loose blobs, and packed ones the pack reader leaves to libgit2.
+                let result = packed.unwrap_or_else(|| {
+                    let size = place.and_then(|place| read.packs.size(place));
+                    let repo = repo.get_or_insert_with(|| source.reopen());
+                    let odb = match repo {
+                        Ok(r) => r.odb(),
+                        Err(e) => Err(git2::Error::from_str(e.message())),
+                    };
+                    match odb.and_then(|odb| {
+                        Ok(match load_blob(&odb, *oid, options.max_file_size, size)? {
+                            Loaded::Bytes(object) => {
+                                let origin = origin();
+                                let blob = Blob { bytes: object.data(), origin: &origin };
+                                BlobResult::Scanned(scanner.scan(scratch, blob))
+                            }
+                            Loaded::Skipped(reason) => BlobResult::Skipped(reason),
+                        })
+                    }) {
+                        Ok(result) => result,
+                        Err(e) => BlobResult::Error(super::message(&e)),
+                    }
+                });
                 let bytes = match &result {
                     BlobResult::Scanned(s) => s.bytes,
                     _ => 0,

@@ -13,6 +13,7 @@
 mod history;
 mod loose;
 mod metadata;
+mod pack;
 mod places;
 mod staged;
 mod walk;

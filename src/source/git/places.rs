@@ -14,7 +14,7 @@
 
 use std::fs::File;
 use std::io::{BufReader, Read, Seek, SeekFrom};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use flate2::{Decompress, FlushDecompress};
 
@@ -29,6 +29,8 @@ pub(crate) struct Place {
 #[derive(Default)]
 pub(crate) struct Places {
     packs: Vec<File>,
+    /// The path of each pack in `packs`.
+    pub(crate) paths: Vec<PathBuf>,
 }
 
 /// Size of the header of a version 2 pack index: magic, version and the fan-out table.
@@ -56,13 +58,15 @@ impl Places {
             if order.is_empty() {
                 break;
             }
-            let Ok(pack) = File::open(idx.with_extension("pack")) else { continue };
+            let path = idx.with_extension("pack");
+            let Ok(pack) = File::open(&path) else { continue };
             let pack_id = places.packs.len() as u32;
             let Some(hits) = scan_index(&idx, wanted, &order) else { continue };
             if hits.is_empty() {
                 continue;
             }
             places.packs.push(pack);
+            places.paths.push(path);
             for (i, offset) in hits {
                 found[i as usize] = Some(Place { pack: pack_id, offset });
             }
@@ -186,7 +190,7 @@ fn varint(bytes: &[u8], pos: &mut usize) -> Option<u64> {
 
 /// The size of the object a pack entry (its first bytes) gives: from the entry header for a
 /// whole object; for a delta, the result size at the start of the inflated delta.
-fn entry_size(entry: &[u8]) -> Option<u64> {
+pub(crate) fn entry_size(entry: &[u8]) -> Option<u64> {
     let first = *entry.first()?;
     let kind = (first >> 4) & 7;
     let mut size = u64::from(first & 0x0f);
