@@ -177,22 +177,8 @@ impl Packs {
 mod tests {
     use super::*;
     use crate::source::git::places::Places;
+    use crate::source::git::places::tests::git;
     use std::path::Path;
-
-    fn git(dir: &Path, args: &[&str]) -> String {
-        let out = std::process::Command::new("git")
-            .current_dir(dir)
-            .args(["-c", "user.name=T", "-c", "user.email=t@example.com"])
-            .args(args)
-            .env("GIT_CONFIG_GLOBAL", "/dev/null")
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env_remove("GIT_DIR")
-            .env_remove("GIT_WORK_TREE")
-            .output()
-            .expect("git");
-        assert!(out.status.success(), "git {args:?}");
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
 
     /// A repository of `rounds` commits each editing one large file a little, packed with delta
     /// chains up to `depth`, and its blobs (raw id, libgit2's bytes).

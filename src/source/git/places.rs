@@ -223,7 +223,7 @@ pub(crate) fn entry_size(entry: &[u8]) -> Option<u64> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use std::io::Write;
 
@@ -233,7 +233,8 @@ mod tests {
         e.finish().expect("compress")
     }
 
-    fn git(dir: &Path, args: &[&str]) -> String {
+    /// Runs git in `dir` with a fixed identity and no user or system config.
+    pub(in crate::source::git) fn git(dir: &Path, args: &[&str]) -> String {
         let out = std::process::Command::new("git")
             .current_dir(dir)
             .args(["-c", "user.name=T", "-c", "user.email=t@example.com"])
