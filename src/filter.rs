@@ -117,7 +117,6 @@ pub fn apply(
             locations: f.copies.as_ref().map(|g| g.locations.clone()).unwrap_or_default(),
         })
         .collect();
-    summary.shard_copies.sort();
     drop(groups);
     let mut found = BTreeSet::new();
     let mut kept: Vec<(Finding, String)> = Vec::new();

@@ -80,6 +80,9 @@ fn path_shards_merge_into_the_report_of_one_process() {
 
     let mut shard_files = 0;
     let mut shards_with_findings = 0;
+    // Which shard reported each copy of the secret at app.env, svc/config.yml, deploy/new.env.
+    let copies = ["app.env", "svc/config.yml", "deploy/new.env"];
+    let mut copy_shards = std::collections::BTreeSet::new();
     let mut reports = Vec::new();
     for k in 1..=3 {
         let out = format!("shard-{k}.json");
@@ -101,6 +104,14 @@ fn path_shards_merge_into_the_report_of_one_process() {
         assert!(files < total_files, "shard {k} read {files} of {total_files} blobs");
         shard_files += files;
         shards_with_findings += usize::from(!doc["findings"].as_array().unwrap().is_empty());
+        if doc["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| copies.iter().any(|c| f["path"] == *c))
+        {
+            copy_shards.insert(k);
+        }
         // Every shard lists its copies for the merge; no secret is written in them.
         let copies = doc["summary"]["shard_copies"].to_string();
         assert!(!copies.contains(SECRET_8Q) && !copies.contains(&legacy(1)), "{copies}");
@@ -110,6 +121,7 @@ fn path_shards_merge_into_the_report_of_one_process() {
     }
     assert_eq!(shard_files, total_files, "each blob is counted by one shard");
     assert!(shards_with_findings >= 2, "the secrets are spread over the shards");
+    assert!(copy_shards.len() >= 2, "the copies of one secret are in one shard: {copy_shards:?}");
 
     let (code, merged, err) = run(azleak(t.path()).arg("merge").args(&reports));
     assert_eq!(code, 1, "findings: {err}");
