@@ -16,6 +16,7 @@ mod metadata;
 mod pack;
 mod places;
 mod staged;
+mod trees;
 mod walk;
 
 use std::path::Path;

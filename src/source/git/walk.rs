@@ -28,6 +28,8 @@ use git2::{ObjectType, Oid, Repository, RevparseMode, Sort};
 
 use rayon::prelude::*;
 
+use super::pack::Reader;
+use super::trees::{self, Before, Kind, Trees};
 use super::{GitError, Progress, Source, repo_error, short};
 use crate::source::{ScanError, escape_invalid_utf8};
 
@@ -68,6 +70,11 @@ pub(super) struct Walk {
     pairs_seen: FastSet<(Id, u32)>,
     /// (tree, path) pairs already read.
     trees_seen: FastSet<(Id, u32)>,
+    /// The raw bytes of the tree last read at each directory path (by path id): an entry of a
+    /// tree read there later that this one has too was recorded with it, and is passed over.
+    last_tree: FastMap<u32, Vec<u8>>,
+    /// Buffers for raw trees, kept for reuse.
+    spare: Vec<Vec<u8>>,
     /// Gitlinks (submodules) met, by path id.
     pub(super) submodules: FastSet<u32>,
     /// Objects that could not be read.
@@ -108,8 +115,8 @@ impl Walk {
     }
 
     /// Records a (blob, path) pair unless an earlier commit had it.
-    fn record(&mut self, blob: Oid, path: u32, commit: u32) {
-        let blob = id(blob);
+    fn record(&mut self, blob: &Id, path: u32, commit: u32) {
+        let blob = *blob;
         if self.pairs_seen.insert((blob, path)) {
             self.first_seen.entry(blob).or_default().push((path, commit));
         }
@@ -153,8 +160,10 @@ pub(super) fn walk_commits(
             commits
         }
     };
+    let trees = Trees::open(&repo.commondir().join("objects"));
+    let mut reader = Reader::new();
     if range.is_some() || !hidden.is_empty() {
-        read_boundary(repo, walk);
+        read_boundary(&mut TreeSource { repo, trees: &trees, reader: &mut reader }, walk);
     }
     let commits = std::mem::take(&mut walk.commits);
     // A range (or a walk with hidden commits) is walked in one part: what it inherited (read
@@ -165,7 +174,8 @@ pub(super) fn walk_commits(
         (commits.len() / MIN_PART).clamp(1, threads * PARTS_PER_THREAD)
     };
     if parts == 1 {
-        read_commits(repo, &commits, 0..commits.len(), walk, progress);
+        let mut from = TreeSource { repo, trees: &trees, reader: &mut reader };
+        read_commits(&mut from, &commits, 0..commits.len(), walk, progress);
     } else {
         let size = commits.len().div_ceil(parts);
         let ranges: Vec<_> =
@@ -178,7 +188,9 @@ pub(super) fn walk_commits(
                     .map(|range| {
                         let repo = source.reopen().ok()?;
                         let mut part = Walk::default();
-                        read_commits(&repo, &commits, range.clone(), &mut part, progress);
+                        let mut reader = Reader::new();
+                        let mut from = TreeSource { repo: &repo, trees: &trees, reader: &mut reader };
+                        read_commits(&mut from, &commits, range.clone(), &mut part, progress);
                         Some(part)
                     })
                     .collect()
@@ -191,7 +203,8 @@ pub(super) fn walk_commits(
                 let part = part.unwrap_or_else(|| {
                     // No handle for a worker: this part on the calling thread's.
                     let mut part = Walk::default();
-                    read_commits(repo, &commits, range.clone(), &mut part, progress);
+                    let mut from = TreeSource { repo, trees: &trees, reader: &mut reader };
+                    read_commits(&mut from, &commits, range.clone(), &mut part, progress);
                     part
                 });
                 walk.merge(part);
@@ -208,9 +221,38 @@ const MIN_PART: usize = 2000;
 /// Parts per worker thread, so that a slow part does not leave the other threads idle long.
 const PARTS_PER_THREAD: usize = 8;
 
+/// Where a walker reads trees: the shared pack mappings with its own reader, and its libgit2
+/// handle for what they cannot read.
+struct TreeSource<'a> {
+    repo: &'a Repository,
+    trees: &'a Trees,
+    reader: &'a mut Reader,
+}
+
+impl TreeSource<'_> {
+    /// Reads the raw bytes of the tree `id` into `out` (see [`trees`]).
+    fn read(&mut self, id: Oid, out: &mut Vec<u8>) -> Result<(), git2::Error> {
+        if self.trees.read(self.reader, &super::raw_id(id), out) {
+            return Ok(());
+        }
+        self.read_by_libgit2(id, out)
+    }
+
+    /// Reads the tree `id` with libgit2, into `out` in raw form.
+    fn read_by_libgit2(&mut self, id: Oid, out: &mut Vec<u8>) -> Result<(), git2::Error> {
+        let tree = self.repo.find_tree(id)?;
+        out.clear();
+        for entry in tree.iter() {
+            let mode = u16::try_from(entry.filemode_raw()).unwrap_or(0);
+            trees::write_entry(out, mode, entry.name_bytes(), &super::raw_id(entry.id()));
+        }
+        Ok(())
+    }
+}
+
 /// Reads the trees of the commits at positions `range` of `commits` into `walk`.
 fn read_commits(
-    repo: &Repository,
+    from: &mut TreeSource<'_>,
     commits: &[Oid],
     range: std::ops::Range<usize>,
     walk: &mut Walk,
@@ -220,8 +262,8 @@ fn read_commits(
     for index in range {
         let oid = commits[index];
         progress.commit();
-        match repo.find_commit(oid) {
-            Ok(commit) => read_tree(repo, commit.tree_id(), &mut path, index as u32, oid, walk),
+        match from.repo.find_commit(oid) {
+            Ok(commit) => read_tree(from, commit.tree_id(), &mut path, index as u32, oid, walk),
             Err(e) => walk
                 .errors
                 .push(ScanError { path: format!("commit {oid}"), message: super::message(&e) }),
@@ -272,7 +314,8 @@ impl Walk {
 
 /// Range scans: reads the trees of the parents of range commits that are outside the range, so
 /// what the range inherited from them is known (and marked [`OUTSIDE`]).
-fn read_boundary(repo: &Repository, walk: &mut Walk) {
+fn read_boundary(from: &mut TreeSource<'_>, walk: &mut Walk) {
+    let repo = from.repo;
     let in_range: HashSet<Oid> = walk.commits.iter().copied().collect();
     let mut outside = Vec::new();
     for &oid in &walk.commits {
@@ -290,7 +333,7 @@ fn read_boundary(repo: &Repository, walk: &mut Walk) {
     let mut path = Vec::new();
     for oid in outside {
         match repo.find_commit(oid) {
-            Ok(commit) => read_tree(repo, commit.tree_id(), &mut path, OUTSIDE, oid, walk),
+            Ok(commit) => read_tree(from, commit.tree_id(), &mut path, OUTSIDE, oid, walk),
             Err(e) => walk
                 .errors
                 .push(ScanError { path: format!("commit {oid}"), message: super::message(&e) }),
@@ -300,8 +343,10 @@ fn read_boundary(repo: &Repository, walk: &mut Walk) {
 
 /// Reads a tree at `path` (unless this tree was already read at this path) and records its
 /// blobs and gitlinks, recursing into subtrees. Unreadable trees are reported and skipped.
+/// Entries that the tree last read at this path has too (same mode, name and id) were recorded
+/// with that tree (their subtrees read at their paths) and are passed over.
 fn read_tree(
-    repo: &Repository,
+    from: &mut TreeSource<'_>,
     tree_id: Oid,
     path: &mut Vec<u8>,
     index: u32,
@@ -312,43 +357,58 @@ fn read_tree(
     if !walk.trees_seen.insert((id(tree_id), prefix)) {
         return;
     }
-    let tree = match repo.find_tree(tree_id) {
-        Ok(tree) => tree,
-        Err(e) => {
-            let at = escape_invalid_utf8(path);
-            walk.unreadable_trees.push((walk.errors.len(), id(tree_id), prefix));
-            walk.errors.push(ScanError {
-                path: format!("tree {tree_id} ({}:{at})", short(commit)),
-                message: super::message(&e),
-            });
-            return;
+    let mut raw = walk.spare.pop().unwrap_or_default();
+    let read = from.read(tree_id, &mut raw);
+    // Bytes libgit2 accepted as a tree but this parser does not: libgit2's entries.
+    let read = read.and_then(|()| match trees::entries(&raw) {
+        Some(_) => Ok(()),
+        None => from.read_by_libgit2(tree_id, &mut raw),
+    });
+    if let Err(e) = read {
+        let at = escape_invalid_utf8(path);
+        walk.unreadable_trees.push((walk.errors.len(), id(tree_id), prefix));
+        walk.errors.push(ScanError {
+            path: format!("tree {tree_id} ({}:{at})", short(commit)),
+            message: super::message(&e),
+        });
+        walk.spare.push(raw);
+        return;
+    }
+    let last = walk.last_tree.remove(&prefix);
+    let mut before = last.as_deref().and_then(trees::entries).map(Before::new);
+    for entry in trees::entries(&raw).unwrap_or_default() {
+        if before.as_mut().is_some_and(|b| b.has(&entry)) {
+            continue;
         }
-    };
-    for entry in tree.iter() {
         let len = path.len();
         if len > 0 {
             path.push(b'/');
         }
-        path.extend_from_slice(entry.name_bytes());
+        path.extend_from_slice(entry.name);
         match entry.kind() {
-            Some(ObjectType::Tree) => read_tree(repo, entry.id(), path, index, commit, walk),
+            Kind::Tree => {
+                let tree = Oid::from_bytes(entry.id).expect("20 bytes make an id");
+                read_tree(from, tree, path, index, commit, walk);
+            }
             // Symbolic links hold a target path, not content (directory scans skip them too),
             // but their names are scanned.
-            Some(ObjectType::Blob) if entry.filemode() == 0o120000 => {
+            Kind::Link => {
                 walk.path_id(path, index);
             }
-            Some(ObjectType::Blob) => {
+            Kind::Blob => {
                 let id = walk.path_id(path, index);
-                walk.record(entry.id(), id, index);
+                walk.record(entry.id, id, index);
             }
-            Some(ObjectType::Commit) => {
+            Kind::Commit => {
                 let id = walk.path_id(path, index);
                 walk.submodules.insert(id);
             }
-            _ => {}
         }
         path.truncate(len);
     }
+    drop(before);
+    walk.spare.extend(last);
+    walk.last_tree.insert(prefix, raw);
 }
 
 /// The commits every ref (branches, remote branches, tags, notes, the stash) and HEAD lead to.
