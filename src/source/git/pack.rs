@@ -39,8 +39,8 @@ const RELEASE_EVERY: u64 = 8 << 20;
 /// A worker's read buffer is shrunk back to this after a larger blob.
 const KEPT_BUFFER: usize = 2 << 20;
 
-/// The mapped bytes of a pack or index (also held by [`Packs::maps`], to release its pages).
-pub(crate) struct Mapped(pub(crate) Arc<Mmap>);
+/// The mapped bytes of a pack (also held by [`Packs::maps`], to release its pages).
+struct Mapped(Arc<Mmap>);
 
 impl Deref for Mapped {
     type Target = [u8];
@@ -72,14 +72,14 @@ pub(crate) enum Packed<'a> {
 }
 
 /// A worker's inflater, cache of resolved objects and buffer.
-pub(crate) struct Reader {
+struct Reader {
     inflate: gix_zlib::Inflate,
     cache: StaticLinkedList<CACHE_ENTRIES>,
     out: Vec<u8>,
 }
 
 impl Reader {
-    pub(crate) fn new() -> Reader {
+    fn new() -> Reader {
         Reader {
             inflate: gix_zlib::Inflate::default(),
             cache: StaticLinkedList::new(CACHE_BYTES),
@@ -132,42 +132,6 @@ impl Packs {
             Some(reader) => reader,
             None => own.insert(Reader::new()),
         };
-        let result = match self.decode(reader, file, place, gix_object::Kind::Blob)? {
-            bytes if bytes.len() as u64 > self.max_size => f(Packed::TooLarge),
-            bytes => f(Packed::Bytes(bytes)),
-        };
-        if reader.out.capacity() > KEPT_BUFFER {
-            reader.out = Vec::new();
-        }
-        Some(result)
-    }
-
-    /// Reads the object at `place` with `reader` if it is of `kind` (and, for the size of its
-    /// entry, not over the limit): its bytes, or `None` if it is to be read another way.
-    pub(crate) fn read_with<'r>(
-        &self,
-        reader: &'r mut Reader,
-        place: Place,
-        kind: gix_object::Kind,
-    ) -> Option<&'r [u8]> {
-        let file = self.files.get(place.pack as usize)?.as_ref()?;
-        let start = usize::try_from(place.offset).ok()?;
-        let head = file.data_len().min(start.saturating_add(512));
-        if entry_size(file.entry_slice(start as u64..head as u64)?)? > self.max_size {
-            return None;
-        }
-        let bytes = self.decode(reader, file, place, kind)?;
-        (bytes.len() as u64 <= self.max_size).then_some(bytes)
-    }
-
-    /// Resolves the entry at `place` into `reader.out` if it is an object of `kind`.
-    fn decode<'r>(
-        &self,
-        reader: &'r mut Reader,
-        file: &File<Mapped>,
-        place: Place,
-        kind: gix_object::Kind,
-    ) -> Option<&'r [u8]> {
         let entry = file.entry(place.offset).ok()?;
         let no_base_by_id = |_: &gix_hash::oid, _: &mut Vec<u8>| Ok(None);
         let outcome = file
@@ -179,12 +143,20 @@ impl Packs {
                 &mut reader.cache,
             )
             .ok()?;
-        if outcome.kind != kind {
+        if outcome.kind != gix_object::Kind::Blob {
             return None;
         }
         let read = (u64::from(outcome.num_deltas) + 1) * 4096 + outcome.compressed_size as u64;
         self.account(read);
-        Some(&reader.out)
+        let result = if reader.out.len() as u64 > self.max_size {
+            f(Packed::TooLarge)
+        } else {
+            f(Packed::Bytes(&reader.out))
+        };
+        if reader.out.capacity() > KEPT_BUFFER {
+            reader.out = Vec::new();
+        }
+        Some(result)
     }
 
     /// Counts `bytes` read from the mappings, and releases their pages every [`RELEASE_EVERY`].

@@ -1,89 +1,18 @@
-//! Trees for the commit walk: read by id from the packs with gix-pack, and their entries parsed
-//! here, without libgit2.
+//! Raw trees for the commit walk: their entries parsed in place, and compared with the tree read
+//! before at the same path.
 //!
-//! libgit2 reads each tree through an object-database lookup, its pack windows' process-wide
-//! lock, and a parse that allocates an entry array and parses each mode with `strtol`; with its
-//! object cache off (see [`configure_libgit2`](super::configure_libgit2)) a delta chain is walked
-//! again for each tree on it. Here each walker has its own [`Reader`] (inflater and bounded cache
-//! of resolved objects) over the pack mappings that all walkers share, finds a tree's pack entry
-//! in the pack indexes, and walks the raw entries in place.
+//! libgit2's tree parse allocates an entry array and parses each mode with `strtol`; the walk
+//! reads each tree's raw bytes from the object database instead and walks them here. Bytes this
+//! parser refuses (see [`entries`]) are read by libgit2's own tree parse, which reports a corrupt
+//! tree by id as before; the bytes are kept in git's raw tree format either way, so the walk has
+//! one form of tree.
 //!
-//! A fast path again: a tree it cannot read (in no pack index: loose, or in an alternate; a
-//! reference delta; a corrupt entry; an object that is not a tree; raw bytes that are not a
-//! tree as [`entries`] reads them) is read by libgit2, which reports it by id as before. The
-//! bytes read either way are in git's raw tree format, so the walk has one form of tree.
+//! Reading trees by pack offset with gix-pack (as blobs are, module `pack`) was measured and
+//! dropped: the walk reads trees oldest first, the opposite of the direction of git's delta
+//! chains, and gix-pack caches only the object it resolved, not the bases on the way, so each
+//! tree resolved its whole chain again (the walk took twice the CPU time).
 
-use std::path::Path;
-use std::sync::Arc;
-
-use gix_pack::index;
-use memmap2::Mmap;
-
-use super::pack::{Mapped, Packs, Reader};
-use super::places::Place;
 use super::walk::Id;
-
-/// Trees larger than this are left to libgit2 (no tree of a real repository comes near it).
-const MAX_TREE: u64 = 64 << 20;
-
-/// The pack indexes of a repository and their packs, mapped, to read trees from.
-pub(super) struct Trees {
-    /// Each readable index with the number of its pack in `packs`.
-    indexes: Vec<(index::File<Mapped>, u32)>,
-    packs: Packs,
-}
-
-impl Trees {
-    /// Opens the version 2 SHA-1 pack indexes in `objects/pack` and maps their packs. An index
-    /// or pack that cannot be opened is left out (its trees go to libgit2).
-    pub(super) fn open(objects: &Path) -> Trees {
-        let mut paths: Vec<_> = std::fs::read_dir(objects.join("pack"))
-            .map(|dir| {
-                dir.flatten()
-                    .map(|e| e.path())
-                    .filter(|p| p.extension().is_some_and(|e| e == "idx"))
-                    .collect()
-            })
-            .unwrap_or_default();
-        paths.sort();
-        let mut indexes = Vec::new();
-        let mut packs = Vec::new();
-        for idx in paths {
-            let Some(file) = map_index(&idx) else { continue };
-            indexes.push((file, packs.len() as u32));
-            packs.push(idx.with_extension("pack"));
-        }
-        Trees { indexes, packs: Packs::map(&packs, 0, MAX_TREE) }
-    }
-
-    /// Reads the tree `id` with `reader` into `out` (its raw bytes, checked by [`entries`]).
-    /// `false` (and `out` is cleared): it is to be read another way.
-    pub(super) fn read(&self, reader: &mut Reader, id: &Id, out: &mut Vec<u8>) -> bool {
-        out.clear();
-        let oid = gix_hash::oid::from_bytes_unchecked(id);
-        for (file, pack) in &self.indexes {
-            let Some(at) = file.lookup(oid) else { continue };
-            let place = Place { pack: *pack, offset: file.pack_offset_at_index(at) };
-            let Some(bytes) = self.packs.read_with(reader, place, gix_object::Kind::Tree) else {
-                return false;
-            };
-            if entries(bytes).is_none() {
-                return false;
-            }
-            out.extend_from_slice(bytes);
-            return true;
-        }
-        false
-    }
-}
-
-/// Maps a pack index read-only; `None` if it cannot be read as a SHA-1 index.
-fn map_index(path: &Path) -> Option<index::File<Mapped>> {
-    let file = std::fs::File::open(path).ok()?;
-    // SAFETY: read-only, and git never rewrites an index in place (see `Packs::map`).
-    let map = Arc::new(unsafe { Mmap::map(&file) }.ok()?);
-    index::File::from_data(Mapped(map), path.to_path_buf(), gix_hash::Kind::Sha1).ok()
-}
 
 /// One entry of a raw tree.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -133,19 +62,30 @@ impl Entry<'_> {
     }
 }
 
-/// The entries of a raw tree, in order; `None` if the bytes are not a tree the way libgit2
-/// parses one (an octal mode of at most 16 bits, a space, a name of 1 to 65,535 bytes ended by
-/// a NUL, a 20-byte id), or use a form libgit2 accepts but this parser does not (a signed or
-/// spaced mode): such trees are read by libgit2.
-pub(super) fn entries(raw: &[u8]) -> Option<Vec<Entry<'_>>> {
-    let mut out = Vec::new();
+/// Whether `raw` is a tree the way libgit2 parses one (an octal mode of at most 16 bits, a space,
+/// a name of 1 to 65,535 bytes ended by a NUL, a 20-byte id, for each entry). `false` also for
+/// forms libgit2 accepts but this parser does not (a signed or spaced mode): such trees are read
+/// by libgit2.
+pub(super) fn valid(raw: &[u8]) -> bool {
     let mut rest = raw;
     while !rest.is_empty() {
-        let (entry, tail) = parse_one(rest)?;
-        out.push(entry);
-        rest = tail;
+        match parse_one(rest) {
+            Some((_, tail)) => rest = tail,
+            None => return false,
+        }
     }
-    Some(out)
+    true
+}
+
+/// The entries of a raw tree, in order, up to the first that cannot be parsed (none in a
+/// [`valid`] tree).
+pub(super) fn entries(raw: &[u8]) -> impl Iterator<Item = Entry<'_>> {
+    let mut rest = raw;
+    std::iter::from_fn(move || {
+        let (entry, tail) = parse_one(rest)?;
+        rest = tail;
+        Some(entry)
+    })
 }
 
 /// The entry at the start of `raw` and what follows it.
@@ -187,13 +127,14 @@ pub(super) fn write_entry(raw: &mut Vec<u8>, mode: u16, name: &[u8], id: &Id) {
 /// of the tree now read are the same (mode, name and id): those were recorded then. Entries
 /// that are out of git's order only make fewer entries found the same.
 pub(super) struct Before<'a> {
-    entries: std::iter::Peekable<std::vec::IntoIter<Entry<'a>>>,
+    entries: std::iter::Peekable<Box<dyn Iterator<Item = Entry<'a>> + 'a>>,
 }
 
 impl<'a> Before<'a> {
-    /// A cursor over `entries`, the tree read before.
-    pub(super) fn new(entries: Vec<Entry<'a>>) -> Before<'a> {
-        Before { entries: entries.into_iter().peekable() }
+    /// A cursor over the raw tree read before.
+    pub(super) fn new(raw: &'a [u8]) -> Before<'a> {
+        let entries: Box<dyn Iterator<Item = Entry<'a>>> = Box::new(entries(raw));
+        Before { entries: entries.peekable() }
     }
 
     /// Whether the tree read before has `entry`, the next entry of the tree now read.
@@ -225,25 +166,26 @@ mod tests {
             (0o040000, "dir", 5),
             (0o160000, "sub", 6),
         ]);
-        let kinds: Vec<_> = entries(&raw).expect("a tree").iter().map(Entry::kind).collect();
+        assert!(valid(&raw));
+        let kinds: Vec<_> = entries(&raw).map(|e| e.kind()).collect();
         assert_eq!(
             kinds,
             [Kind::Blob, Kind::Blob, Kind::Link, Kind::Blob, Kind::Tree, Kind::Commit]
         );
-        assert_eq!(entries(&raw).expect("a tree")[2].name, b"link");
+        assert_eq!(entries(&raw).nth(2).map(|e| e.name), Some(&b"link"[..]));
     }
 
     #[test]
     fn malformed_trees_are_refused() {
         let good = tree(&[(0o100644, "a", 1)]);
-        assert!(entries(&good).is_some());
-        assert!(entries(&good[..good.len() - 1]).is_none(), "a short id");
-        assert!(entries(b"100644 \0aaaaaaaaaaaaaaaaaaaa").is_none(), "an empty name");
-        assert!(entries(b"10064x a\0aaaaaaaaaaaaaaaaaaaa").is_none(), "a bad mode");
-        assert!(entries(b"+100644 a\0aaaaaaaaaaaaaaaaaaaa").is_none(), "a signed mode");
-        assert!(entries(b"7777777 a\0aaaaaaaaaaaaaaaaaaaa").is_none(), "a mode over 16 bits");
-        assert!(entries(b" a\0aaaaaaaaaaaaaaaaaaaa").is_none(), "no mode");
-        assert_eq!(entries(b"").map(|e| e.len()), Some(0));
+        assert!(valid(&good));
+        assert!(!valid(&good[..good.len() - 1]), "a short id");
+        assert!(!valid(b"100644 \0aaaaaaaaaaaaaaaaaaaa"), "an empty name");
+        assert!(!valid(b"10064x a\0aaaaaaaaaaaaaaaaaaaa"), "a bad mode");
+        assert!(!valid(b"+100644 a\0aaaaaaaaaaaaaaaaaaaa"), "a signed mode");
+        assert!(!valid(b"7777777 a\0aaaaaaaaaaaaaaaaaaaa"), "a mode over 16 bits");
+        assert!(!valid(b" a\0aaaaaaaaaaaaaaaaaaaa"), "no mode");
+        assert!(valid(b""));
     }
 
     #[test]
@@ -256,13 +198,13 @@ mod tests {
             (0o100755, "c", 3),
             (0o100644, "d", 4),
         ]);
-        let mut before = Before::new(entries(&old).expect("old"));
-        let same: Vec<bool> = entries(&new).expect("new").iter().map(|e| before.has(e)).collect();
+        let mut before = Before::new(&old);
+        let same: Vec<bool> = entries(&new).map(|e| before.has(&e)).collect();
         assert_eq!(same, [true, false, false, false, false]);
         // A tree and a file of one name sort apart ("b/" after "b.c"): both are still found.
         let old = tree(&[(0o100644, "b.c", 1), (0o040000, "b", 2)]);
-        let mut before = Before::new(entries(&old).expect("old"));
-        let same: Vec<bool> = entries(&old).expect("old").iter().map(|e| before.has(e)).collect();
+        let mut before = Before::new(&old);
+        let same: Vec<bool> = entries(&old).map(|e| before.has(&e)).collect();
         assert_eq!(same, [true, true]);
     }
 }

@@ -28,8 +28,7 @@ use git2::{ObjectType, Oid, Repository, RevparseMode, Sort};
 
 use rayon::prelude::*;
 
-use super::pack::Reader;
-use super::trees::{self, Before, Kind, Trees};
+use super::trees::{self, Before, Kind};
 use super::{GitError, Progress, Source, repo_error, short};
 use crate::source::{ScanError, escape_invalid_utf8};
 
@@ -160,10 +159,8 @@ pub(super) fn walk_commits(
             commits
         }
     };
-    let trees = Trees::open(&repo.commondir().join("objects"));
-    let mut reader = Reader::new();
     if range.is_some() || !hidden.is_empty() {
-        read_boundary(&mut TreeSource { repo, trees: &trees, reader: &mut reader }, walk);
+        read_boundary(&mut TreeSource::new(repo), walk);
     }
     let commits = std::mem::take(&mut walk.commits);
     // A range (or a walk with hidden commits) is walked in one part: what it inherited (read
@@ -174,8 +171,7 @@ pub(super) fn walk_commits(
         (commits.len() / MIN_PART).clamp(1, threads * PARTS_PER_THREAD)
     };
     if parts == 1 {
-        let mut from = TreeSource { repo, trees: &trees, reader: &mut reader };
-        read_commits(&mut from, &commits, 0..commits.len(), walk, progress);
+        read_commits(&mut TreeSource::new(repo), &commits, 0..commits.len(), walk, progress);
     } else {
         let size = commits.len().div_ceil(parts);
         let ranges: Vec<_> =
@@ -188,8 +184,7 @@ pub(super) fn walk_commits(
                     .map(|range| {
                         let repo = source.reopen().ok()?;
                         let mut part = Walk::default();
-                        let mut reader = Reader::new();
-                        let mut from = TreeSource { repo: &repo, trees: &trees, reader: &mut reader };
+                        let mut from = TreeSource::new(&repo);
                         read_commits(&mut from, &commits, range.clone(), &mut part, progress);
                         Some(part)
                     })
@@ -203,7 +198,7 @@ pub(super) fn walk_commits(
                 let part = part.unwrap_or_else(|| {
                     // No handle for a worker: this part on the calling thread's.
                     let mut part = Walk::default();
-                    let mut from = TreeSource { repo, trees: &trees, reader: &mut reader };
+                    let mut from = TreeSource::new(repo);
                     read_commits(&mut from, &commits, range.clone(), &mut part, progress);
                     part
                 });
@@ -221,24 +216,30 @@ const MIN_PART: usize = 2000;
 /// Parts per worker thread, so that a slow part does not leave the other threads idle long.
 const PARTS_PER_THREAD: usize = 8;
 
-/// Where a walker reads trees: the shared pack mappings with its own reader, and its libgit2
-/// handle for what they cannot read.
+/// Where a walker reads trees: its libgit2 handle, and that handle's object database.
 struct TreeSource<'a> {
     repo: &'a Repository,
-    trees: &'a Trees,
-    reader: &'a mut Reader,
+    odb: Option<git2::Odb<'a>>,
 }
 
-impl TreeSource<'_> {
+impl<'a> TreeSource<'a> {
+    fn new(repo: &'a Repository) -> TreeSource<'a> {
+        TreeSource { repo, odb: repo.odb().ok() }
+    }
+
     /// Reads the raw bytes of the tree `id` into `out` (see [`trees`]).
     fn read(&mut self, id: Oid, out: &mut Vec<u8>) -> Result<(), git2::Error> {
-        if self.trees.read(self.reader, &super::raw_id(id), out) {
-            return Ok(());
+        if let Some(object) = self.odb.as_ref().and_then(|odb| odb.read(id).ok()) {
+            if object.kind() == ObjectType::Tree && trees::valid(object.data()) {
+                out.clear();
+                out.extend_from_slice(object.data());
+                return Ok(());
+            }
         }
         self.read_by_libgit2(id, out)
     }
 
-    /// Reads the tree `id` with libgit2, into `out` in raw form.
+    /// Reads the tree `id` with libgit2's tree parse, into `out` in raw form.
     fn read_by_libgit2(&mut self, id: Oid, out: &mut Vec<u8>) -> Result<(), git2::Error> {
         let tree = self.repo.find_tree(id)?;
         out.clear();
@@ -358,13 +359,7 @@ fn read_tree(
         return;
     }
     let mut raw = walk.spare.pop().unwrap_or_default();
-    let read = from.read(tree_id, &mut raw);
-    // Bytes libgit2 accepted as a tree but this parser does not: libgit2's entries.
-    let read = read.and_then(|()| match trees::entries(&raw) {
-        Some(_) => Ok(()),
-        None => from.read_by_libgit2(tree_id, &mut raw),
-    });
-    if let Err(e) = read {
+    if let Err(e) = from.read(tree_id, &mut raw) {
         let at = escape_invalid_utf8(path);
         walk.unreadable_trees.push((walk.errors.len(), id(tree_id), prefix));
         walk.errors.push(ScanError {
@@ -375,8 +370,8 @@ fn read_tree(
         return;
     }
     let last = walk.last_tree.remove(&prefix);
-    let mut before = last.as_deref().and_then(trees::entries).map(Before::new);
-    for entry in trees::entries(&raw).unwrap_or_default() {
+    let mut before = last.as_deref().map(Before::new);
+    for entry in trees::entries(&raw) {
         if before.as_mut().is_some_and(|b| b.has(&entry)) {
             continue;
         }
