@@ -7,6 +7,11 @@
 //! has it, which is the commit that introduced it there. Only ids and paths are kept; no blob is
 //! read. This needs no diff against parents, so merges are covered whatever their number of
 //! parents: what a merge has that no parent had (a conflict resolution) is first seen in it.
+//! Trees are read raw and parsed in place (module `trees`); the entries of a tree that the tree
+//! last read at the same path has too (same mode, name and id) were recorded with that tree, so
+//! only the entries that differ are looked up in the tables (on git/git, the tables' hashing and
+//! comparing were about a fifth of a history scan's CPU time; a commit changes a few entries of
+//! a root tree of hundreds).
 //!
 //! The order comes from libgit2's walk; if a missing or corrupt commit stops it, a depth-first
 //! walk that reads each commit itself takes over, reporting the commits it cannot read and
