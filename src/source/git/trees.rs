@@ -79,13 +79,23 @@ pub(super) fn valid(raw: &[u8]) -> bool {
 
 /// The entries of a raw tree, in order, up to the first that cannot be parsed (none in a
 /// [`valid`] tree).
-pub(super) fn entries(raw: &[u8]) -> impl Iterator<Item = Entry<'_>> {
-    let mut rest = raw;
-    std::iter::from_fn(move || {
-        let (entry, tail) = parse_one(rest)?;
-        rest = tail;
+pub(super) fn entries(raw: &[u8]) -> Entries<'_> {
+    Entries { rest: raw }
+}
+
+/// The iterator of [`entries`].
+pub(super) struct Entries<'a> {
+    rest: &'a [u8],
+}
+
+impl<'a> Iterator for Entries<'a> {
+    type Item = Entry<'a>;
+
+    fn next(&mut self) -> Option<Entry<'a>> {
+        let (entry, tail) = parse_one(self.rest)?;
+        self.rest = tail;
         Some(entry)
-    })
+    }
 }
 
 /// The entry at the start of `raw` and what follows it.
@@ -127,14 +137,13 @@ pub(super) fn write_entry(raw: &mut Vec<u8>, mode: u16, name: &[u8], id: &Id) {
 /// of the tree now read are the same (mode, name and id): those were recorded then. Entries
 /// that are out of git's order only make fewer entries found the same.
 pub(super) struct Before<'a> {
-    entries: std::iter::Peekable<Box<dyn Iterator<Item = Entry<'a>> + 'a>>,
+    entries: std::iter::Peekable<Entries<'a>>,
 }
 
 impl<'a> Before<'a> {
     /// A cursor over the raw tree read before.
     pub(super) fn new(raw: &'a [u8]) -> Before<'a> {
-        let entries: Box<dyn Iterator<Item = Entry<'a>>> = Box::new(entries(raw));
-        Before { entries: entries.peekable() }
+        Before { entries: entries(raw).peekable() }
     }
 
     /// Whether the tree read before has `entry`, the next entry of the tree now read.
@@ -154,6 +163,12 @@ mod tests {
             write_entry(&mut raw, mode, name.as_bytes(), &[id; 20]);
         }
         raw
+    }
+
+    /// For each entry of `new`, whether `old` has it.
+    fn unchanged(old: &[u8], new: &[u8]) -> Vec<bool> {
+        let mut before = Before::new(old);
+        entries(new).map(|e| before.has(&e)).collect()
     }
 
     #[test]
@@ -198,13 +213,9 @@ mod tests {
             (0o100755, "c", 3),
             (0o100644, "d", 4),
         ]);
-        let mut before = Before::new(&old);
-        let same: Vec<bool> = entries(&new).map(|e| before.has(&e)).collect();
-        assert_eq!(same, [true, false, false, false, false]);
+        assert_eq!(unchanged(&old, &new), [true, false, false, false, false]);
         // A tree and a file of one name sort apart ("b/" after "b.c"): both are still found.
         let old = tree(&[(0o100644, "b.c", 1), (0o040000, "b", 2)]);
-        let mut before = Before::new(&old);
-        let same: Vec<bool> = entries(&old).map(|e| before.has(&e)).collect();
-        assert_eq!(same, [true, true]);
+        assert_eq!(unchanged(&old, &old), [true, true]);
     }
 }

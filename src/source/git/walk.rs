@@ -76,7 +76,10 @@ pub(super) struct Walk {
     trees_seen: FastSet<(Id, u32)>,
     /// The raw bytes of the tree last read at each directory path (by path id): an entry of a
     /// tree read there later that this one has too was recorded with it, and is passed over.
+    /// Bounded by [`LAST_TREES_MAX`] bytes, and emptied when the walk is done.
     last_tree: FastMap<u32, Vec<u8>>,
+    /// The bytes held in `last_tree`.
+    last_tree_bytes: usize,
     /// Buffers for raw trees, kept for reuse.
     spare: Vec<Vec<u8>>,
     /// Gitlinks (submodules) met, by path id.
@@ -212,6 +215,10 @@ pub(super) fn walk_commits(
         }
     }
     walk.commits = commits;
+    // The trees last read are for passing over entries while reading: not kept for the scan.
+    walk.last_tree = FastMap::default();
+    walk.last_tree_bytes = 0;
+    walk.spare = Vec::new();
     Ok(())
 }
 
@@ -220,6 +227,11 @@ pub(super) fn walk_commits(
 const MIN_PART: usize = 2000;
 /// Parts per worker thread, so that a slow part does not leave the other threads idle long.
 const PARTS_PER_THREAD: usize = 8;
+
+/// Most bytes of raw trees a walker keeps to pass over unchanged entries ([`Walk::last_tree`]):
+/// past it the kept trees are dropped (the next tree read at each path is then read in full),
+/// so a repository of very many directories does not hold a copy of all their trees.
+const LAST_TREES_MAX: usize = 32 << 20;
 
 /// Where a walker reads trees: its libgit2 handle, and that handle's object database.
 struct TreeSource<'a> {
@@ -375,6 +387,7 @@ fn read_tree(
         return;
     }
     let last = walk.last_tree.remove(&prefix);
+    walk.last_tree_bytes -= last.as_ref().map_or(0, Vec::len);
     let mut before = last.as_deref().map(Before::new);
     for entry in trees::entries(&raw) {
         if before.as_mut().is_some_and(|b| b.has(&entry)) {
@@ -406,8 +419,12 @@ fn read_tree(
         }
         path.truncate(len);
     }
-    drop(before);
     walk.spare.extend(last);
+    if walk.last_tree_bytes + raw.len() > LAST_TREES_MAX {
+        walk.last_tree.clear();
+        walk.last_tree_bytes = 0;
+    }
+    walk.last_tree_bytes += raw.len();
     walk.last_tree.insert(prefix, raw);
 }
 
