@@ -19,7 +19,7 @@ pub use decode::{Budget, Encoding};
 pub use examples::check_examples;
 
 use crate::finding::{ChecksumStatus, Confidence};
-use crate::rules::{Rule, RuleSet};
+use crate::rules::{Rule, RuleSet, ValueRun};
 
 /// A match of one rule in a byte buffer, before it is placed in a file.
 #[derive(Debug, Clone, PartialEq)]
@@ -60,6 +60,10 @@ pub struct Detector {
     marker: Vec<bool>,
     /// The markers of the rules that join split literals.
     markers: decode::Markers,
+    /// The fewest bytes any rule's secret has (0 when a rule's is not known): a blob shorter
+    /// than that, like most file names, cannot hold one, decoded or not (decoding never
+    /// lengthens text).
+    shortest: usize,
 }
 
 /// Per-thread mutable state for [`Detector::scan`].
@@ -153,7 +157,9 @@ impl Detector {
         // Case-sensitive over a few case variants, rather than ASCII case-insensitive: that
         // keeps the automaton's SIMD prefilter, which is most of the scanner's speed.
         let keywords = prefilter::Keywords::new(&patterns);
-        Detector { rules, keywords, keyword_rules, keyword_len, trigger, marker, markers }
+        let shortest =
+            rules.iter().map(|r| r.run.as_ref().map_or(0, ValueRun::min)).min().unwrap_or(0);
+        Detector { rules, keywords, keyword_rules, keyword_len, trigger, marker, markers, shortest }
     }
 
     /// The rules this detector runs.
@@ -181,6 +187,9 @@ impl Detector {
     /// [`Scratch::decode_limited`] says so until the next scan.
     pub fn scan(&self, hay: &[u8], scratch: &mut Scratch) -> Vec<RawMatch> {
         scratch.decode_limited = false;
+        if hay.len() < self.shortest {
+            return Vec::new();
+        }
         let plain = self.scan_plain(hay, scratch, true);
         let triggers = std::mem::take(&mut scratch.triggers);
         let mut decoded = Vec::new();
@@ -267,6 +276,10 @@ impl Detector {
         for (index, rule) in self.rules.iter().enumerate() {
             let windows = std::mem::take(&mut scratch.windows[index]);
             for &(ws, we) in &windows {
+                // A window without the run of bytes the secret is made of cannot hold it.
+                if rule.run.as_ref().is_some_and(|run| !run.occurs_in(&hay[ws..we])) {
+                    continue;
+                }
                 self.search_window(index, rule, hay, ws, we, scratch, &mut out);
             }
             scratch.windows[index] = windows;

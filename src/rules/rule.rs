@@ -9,6 +9,8 @@ use serde::{Deserialize, Serialize};
 use crate::finding::Confidence;
 use crate::pair::PairKind;
 
+use super::run::ValueRun;
+
 /// A rule as written in a rule file.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -246,6 +248,8 @@ pub struct Rule {
     pub(crate) regex: Regex,
     pub(crate) secret_group: usize,
     pub(crate) exclude: Vec<Regex>,
+    /// The run of bytes every secret it finds is made of, when long enough to check.
+    pub(crate) run: Option<ValueRun>,
 }
 
 impl Rule {
@@ -313,7 +317,8 @@ impl Rule {
                     .map_err(|e| format!("key `exclude_secrets`, entry {i}: invalid regex: {e}"))
             })
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(Rule { syntax, regex, secret_group, exclude })
+        let run = ValueRun::of(&syntax.pattern, secret_group);
+        Ok(Rule { syntax, regex, secret_group, exclude, run })
     }
 
     /// The rule's id.
