@@ -57,7 +57,7 @@ struct Binary {
 
 /// The search for the binary rules' keywords as UTF-16LE. Not `AhoCorasick`'s default: its
 /// rare-byte prefilter assumes text, and in binaries (import libraries, object files) its rare
-/// byte is everywhere, so it restarted the automaton every few bytes (7x ripgrep's time on a
+/// byte is everywhere, so it restarted the automaton every few bytes (8x ripgrep's time on a
 /// tree of Windows import libraries). Teddy when the keywords fit in it, else the automaton
 /// without a prefilter.
 enum Wide {

@@ -77,15 +77,27 @@ fn key(pattern: &[u8], mask: usize) -> [u8; 4] {
     key
 }
 
-/// The modelled share of positions at which a bucket holding `patterns` gives a candidate.
-fn accepts<'p>(patterns: impl Iterator<Item = &'p [u8]> + Clone, mask: usize) -> f64 {
-    (0..mask)
-        .map(|pos| {
-            let (mut lo, mut hi) = (0u16, 0u16);
-            for p in patterns.clone() {
-                lo |= 1 << (p[pos] & 15);
-                hi |= 1 << (p[pos] >> 4);
-            }
+/// Per mask position, the low and high nybbles (as bit sets) of a bucket's patterns there.
+type Nybbles = [(u16, u16); 4];
+
+/// The nybbles of one pattern's first `mask` bytes.
+fn nybbles(pattern: &[u8], mask: usize) -> Nybbles {
+    let mut n = [(0, 0); 4];
+    for (slot, &b) in n.iter_mut().zip(&pattern[..mask]) {
+        *slot = (1 << (b & 15), 1 << (b >> 4));
+    }
+    n
+}
+
+fn union(a: &Nybbles, b: &Nybbles) -> Nybbles {
+    std::array::from_fn(|pos| (a[pos].0 | b[pos].0, a[pos].1 | b[pos].1))
+}
+
+/// The modelled share of positions at which a bucket of these nybbles gives a candidate.
+fn share(n: &Nybbles, mask: usize) -> f64 {
+    n[..mask]
+        .iter()
+        .map(|&(lo, hi)| {
             let mut share = 0.0;
             let mut h = hi;
             while h != 0 {
@@ -100,6 +112,11 @@ fn accepts<'p>(patterns: impl Iterator<Item = &'p [u8]> + Clone, mask: usize) ->
             share
         })
         .product()
+}
+
+/// The modelled share of positions at which a bucket holding `patterns` gives a candidate.
+fn accepts<'p>(patterns: impl Iterator<Item = &'p [u8]>, mask: usize) -> f64 {
+    share(&patterns.fold([(0, 0); 4], |n, p| union(&n, &nybbles(p, mask))), mask)
 }
 
 /// Plans the automata that search for `forms` (distinct, non-empty, none inside another).
@@ -177,33 +194,40 @@ fn place(forms: &[&[u8]], ids: &[usize], mask: usize, fat: bool) -> Option<(Plan
     // an exactly even share, and than two over it).
     let capacity = (ids.len().div_ceil(buckets) + 1).min(MAX_PATTERNS / buckets);
     let pattern = |f: usize, o: usize| &forms[f][o..];
+    // Per keyword and anchor offset: its nybbles and Teddy key, computed once (the placing
+    // below asks for them tens of thousands of times at every start of the scanner).
+    let mut windows: Vec<Vec<(Nybbles, [u8; 4])>> = vec![Vec::new(); forms.len()];
+    for &f in ids {
+        windows[f] = (0..=forms[f].len() - mask)
+            .map(|o| (nybbles(pattern(f, o), mask), key(pattern(f, o), mask)))
+            .collect();
+    }
     // Per keyword: its bucket and anchor offset, once placed.
     let mut at: Vec<Option<(usize, usize)>> = vec![None; forms.len()];
     let mut members: Vec<Vec<usize>> = vec![Vec::new(); buckets];
-    let bucket_accepts =
-        |members: &[usize], at: &[Option<(usize, usize)>], extra: Option<(usize, usize)>| {
-            let patterns = members
-                .iter()
-                .filter_map(|&f| at[f].map(|(_, o)| pattern(f, o)))
-                .chain(extra.map(|(f, o)| pattern(f, o)));
-            accepts(patterns, mask)
-        };
+    let bucket_nybbles = |members: &[usize], at: &[Option<(usize, usize)>]| {
+        members
+            .iter()
+            .filter_map(|&f| at[f].map(|(_, o)| windows[f][o].0))
+            .fold([(0, 0); 4], |n, w| union(&n, &w))
+    };
     // The best place for keyword `f`: the (bucket, offset) adding the fewest candidates.
     let best = |f: usize, at: &[Option<(usize, usize)>], members: &[Vec<usize>]| {
         let mut best: Option<(f64, usize, usize)> = None;
-        let before: Vec<f64> = members.iter().map(|m| bucket_accepts(m, at, None)).collect();
-        for o in 0..=forms[f].len() - mask {
-            let k = key(pattern(f, o), mask);
+        let now: Vec<Nybbles> = members.iter().map(|m| bucket_nybbles(m, at)).collect();
+        let before: Vec<f64> = now.iter().map(|n| share(n, mask)).collect();
+        for (o, (n, k)) in windows[f].iter().enumerate() {
             // A keyword of the same key is in the same bucket, whatever the plan says.
-            let forced = (0..forms.len())
-                .filter(|&g| g != f)
-                .find_map(|g| at[g].filter(|&(_, go)| key(pattern(g, go), mask) == k))
+            let forced = ids
+                .iter()
+                .filter(|&&g| g != f)
+                .find_map(|&g| at[g].filter(|&(_, go)| windows[g][go].1 == *k))
                 .map(|(b, _)| b);
             for b in 0..buckets {
                 if forced.is_some_and(|fb| fb != b) || members[b].len() >= capacity {
                     continue;
                 }
-                let delta = bucket_accepts(&members[b], at, Some((f, o))) - before[b];
+                let delta = share(&union(&now[b], n), mask) - before[b];
                 if best.is_none_or(|(d, _, _)| delta < d) {
                     best = Some((delta, b, o));
                 }
@@ -212,11 +236,7 @@ fn place(forms: &[&[u8]], ids: &[usize], mask: usize, fat: bool) -> Option<(Plan
         best.map(|(_, b, o)| (b, o))
     };
     // The keywords most likely to give candidates are placed first, while buckets are empty.
-    let alone = |f: usize| {
-        (0..=forms[f].len() - mask)
-            .map(|o| accepts(std::iter::once(pattern(f, o)), mask))
-            .fold(f64::MAX, f64::min)
-    };
+    let alone = |f: usize| windows[f].iter().map(|(n, _)| share(n, mask)).fold(f64::MAX, f64::min);
     let mut order = ids.to_vec();
     order.sort_by(|&a, &b| alone(b).total_cmp(&alone(a)).then(a.cmp(&b)));
     for &f in &order {
@@ -240,8 +260,8 @@ fn place(forms: &[&[u8]], ids: &[usize], mask: usize, fat: bool) -> Option<(Plan
             break;
         }
     }
-    let share: f64 = members.iter().map(|m| bucket_accepts(m, &at, None)).sum();
-    let cost = PASS[usize::from(fat)] + CANDIDATE * share;
+    let candidates: f64 = members.iter().map(|m| share(&bucket_nybbles(m, &at), mask)).sum();
+    let cost = PASS[usize::from(fat)] + CANDIDATE * candidates;
     Some((layout(forms, &at, members, buckets), cost))
 }
 
